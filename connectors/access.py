@@ -1,0 +1,59 @@
+"""Who may see and do what (DESIGN.md §4). Tenant scoping lives here and nowhere else.
+
+- super-admin (`is_superuser`): everything.
+- account manager (any other active user): only the tenants they are assigned to; read-only
+  tenant overview, no credential pages.
+A page the role may not use → 403 (`PermissionDenied`); another tenant's object → 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from connectors.models import Tenant
+
+
+def is_super_admin(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def tenants_visible_to(user: Any) -> QuerySet[Tenant]:
+    if not (user and user.is_authenticated and user.is_active):
+        return Tenant.objects.none()
+    if is_super_admin(user):
+        return Tenant.objects.all()
+    return Tenant.objects.filter(account_managers=user)
+
+
+def tenant_get_for_user(user: Any, **lookup: Any) -> Tenant:
+    try:
+        return tenants_visible_to(user).get(**lookup)
+    except Tenant.DoesNotExist as exc:
+        raise Http404("No such tenant.") from exc
+
+
+def scope_to_user(queryset: QuerySet, user: Any, tenant_field: str = "tenant") -> QuerySet:
+    """Filter any tenant-owned queryset to the user's tenants."""
+    if is_super_admin(user):
+        return queryset
+    if not (user and user.is_authenticated and user.is_active):
+        return queryset.none()
+    return queryset.filter(**{f"{tenant_field}__account_managers": user})
+
+
+def super_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_super_admin(request.user):
+            raise PermissionDenied("Only super-admins may use this page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,163 @@
+"""Authenticated encryption of secrets at rest (DESIGN.md §4, §8).
+
+Stored form: ``enc:v1:<key id>:<urlsafe-base64(nonce ‖ AES-256-GCM ciphertext+tag)>``. The key id
+names which of `FIELD_ENCRYPTION_KEYS` sealed the value, so keys can rotate without a flag day.
+The associated data binds a ciphertext to its column: a value copied into another column does not
+decrypt. Keys are never derived from SECRET_KEY. A missing or wrong key raises; ciphertext is
+never handed back as if it were the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from integration_portal.redaction import mask, register_secret
+
+PREFIX = "enc:v1:"
+_KEY_ID = re.compile(r"^[a-z0-9-]{1,16}$")
+
+
+class EncryptionConfigError(Exception):
+    """FIELD_ENCRYPTION_KEYS is missing or malformed."""
+
+
+class DecryptionError(Exception):
+    """A stored value cannot be decrypted with the configured keys."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    keys: tuple[tuple[str, bytes], ...]  # newest first
+
+    @property
+    def current_id(self) -> str:
+        return self.keys[0][0]
+
+    def get(self, key_id: str) -> bytes:
+        for kid, key in self.keys:
+            if kid == key_id:
+                return key
+        raise DecryptionError(
+            f"No key with id {key_id!r} is configured in FIELD_ENCRYPTION_KEYS; "
+            "add it back to decrypt this value."
+        )
+
+
+def parse_keys(spec: str) -> Keyring:
+    """Parse `<key id>:<urlsafe-base64 32-byte key>`, comma-separated, newest first."""
+    entries = [part.strip() for part in (spec or "").split(",") if part.strip()]
+    if not entries:
+        raise EncryptionConfigError(
+            "FIELD_ENCRYPTION_KEYS is not set; secrets cannot be encrypted or read."
+        )
+    keys: list[tuple[str, bytes]] = []
+    for position, entry in enumerate(entries, start=1):
+        key_id, sep, material = entry.partition(":")
+        if not sep or not _KEY_ID.match(key_id):
+            raise EncryptionConfigError(
+                f"FIELD_ENCRYPTION_KEYS entry {position}: expected '<key id>:<key>' with a key id "
+                "of 1-16 characters from [a-z0-9-]."
+            )
+        try:
+            raw = base64.urlsafe_b64decode(material + "=" * (-len(material) % 4))
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise EncryptionConfigError(
+                f"FIELD_ENCRYPTION_KEYS entry {position} ({key_id}): the key must be 32 bytes, "
+                "urlsafe-base64 encoded."
+            )
+        if any(kid == key_id for kid, _ in keys):
+            raise EncryptionConfigError(f"FIELD_ENCRYPTION_KEYS names key id {key_id!r} twice.")
+        keys.append((key_id, raw))
+    return Keyring(tuple(keys))
+
+
+@lru_cache(maxsize=8)
+def _keyring_for(spec: str) -> Keyring:
+    return parse_keys(spec)
+
+
+def keyring() -> Keyring:
+    from django.conf import settings
+
+    return _keyring_for(settings.FIELD_ENCRYPTION_KEYS)
+
+
+def generate_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def encrypt(plaintext: str, *, context: str, ring: Keyring | None = None) -> str:
+    ring = ring or keyring()
+    key_id = ring.current_id
+    nonce = os.urandom(12)
+    sealed = AESGCM(ring.get(key_id)).encrypt(nonce, plaintext.encode(), context.encode())
+    return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+
+def key_id_of(token: str) -> str:
+    if not token.startswith(PREFIX):
+        raise DecryptionError("The stored value is not an encrypted token.")
+    return token[len(PREFIX) :].split(":", 1)[0]
+
+
+def decrypt(token: str, *, context: str, ring: Keyring | None = None) -> str:
+    ring = ring or keyring()
+    key_id = key_id_of(token)
+    try:
+        blob = base64.urlsafe_b64decode(token[len(PREFIX) + len(key_id) + 1 :])
+        plaintext = AESGCM(ring.get(key_id)).decrypt(blob[:12], blob[12:], context.encode())
+    except (InvalidTag, ValueError, binascii.Error) as exc:
+        raise DecryptionError(
+            f"The value in {context} does not decrypt with key {key_id!r}: wrong key or "
+            "tampered data."
+        ) from exc
+    return plaintext.decode()
+
+
+class Secret:
+    """A decrypted secret. Prints masked; `.reveal()` is the only way to the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        register_secret(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def masked(self) -> str:
+        return mask(self._value)
+
+    @property
+    def last4(self) -> str:
+        return self._value[-4:]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self):  # never pickled or serialized by accident
+        raise TypeError("Secret values cannot be serialized.")

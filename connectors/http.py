@@ -1,0 +1,226 @@
+"""The one place outbound HTTP happens (STYLE.md habit 2).
+
+Every call has a connect and a read timeout, a User-Agent naming the portal, and turns failure into
+one exception, `HttpError`, whose `kind` tells the caller what to do:
+
+- ``permanent``: the other side refused the request (400/401/403/404/422, other 4xx): do not retry.
+- ``transient``: nothing reached the other side, or it asked us to come back (connect errors,
+  429, 5xx): retry with back-off.
+- ``ambiguous``: the request bytes were written and the call then failed (read timeout, reset,
+  disconnect): the other side may have acted. Callers of non-idempotent calls must check before
+  trying again (DESIGN.md §7).
+
+Nothing else in the project imports `requests`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+USER_AGENT = "BackcheckLeverPortal/1.0 (+integration portal)"
+
+Kind = Literal["transient", "permanent", "ambiguous"]
+
+
+@dataclass
+class HttpError(Exception):
+    kind: Kind
+    message: str
+    status: int | None = None
+    retry_after_s: float | None = None
+    body: Any = None  # parsed JSON error body when there is one (never contains our secrets)
+    duration_ms: int = 0
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        prefix = f"HTTP {self.status}: " if self.status else ""
+        return f"{prefix}{self.message}"
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind == "transient"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    duration_ms: int
+    text: str = field(repr=False, default="")
+
+
+def _retry_after(headers: Any, now: float | None = None) -> float | None:
+    """Seconds to wait from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset`."""
+    now = time.time() if now is None else now
+    value = headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError):
+            pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            number = float(reset)
+        except ValueError:
+            return None
+        if number > 1e12:  # epoch milliseconds
+            return max(0.0, number / 1000 - now)
+        if number > 1e9:  # epoch seconds
+            return max(0.0, number - now)
+        return max(0.0, number)  # seconds from now
+    return None
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    """True when the failure happened before any request byte could be written."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (NewConnectionError, NameResolutionError, ConnectionRefusedError)):
+            return True
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, BaseException) and _is_connect_failure(arg):
+                return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException) and reason is not current:
+            if _is_connect_failure(reason):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _error_message(body: Any, text: str) -> str:
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "detail", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return (text or "").strip()[:200] or "no response body"
+
+
+class HttpClient:
+    """A base URL, an auth, and timeouts. Subclass per outside system with one method per call."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: Any = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        from django.conf import settings
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (
+            connect_timeout if connect_timeout is not None else settings.HTTP_CONNECT_TIMEOUT_S,
+            read_timeout if read_timeout is not None else settings.HTTP_READ_TIMEOUT_S,
+        )
+        self.session = requests.Session()
+        # No automatic retries anywhere: a silently retried POST could create a second note.
+        adapter = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.trust_env = False  # no surprise proxies from the environment
+        self.session.auth = auth
+        self.session.headers.update(
+            {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: Any = None,
+        ok_statuses: frozenset[int] | None = None,
+    ) -> HttpResponse:
+        started = time.monotonic()
+        kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": self.timeout}
+        if json_body is not None:
+            kwargs["json"] = json_body
+        if data is not None:
+            kwargs["data"] = data
+        if auth is not None:
+            kwargs["auth"] = auth
+        try:
+            raw = self.session.request(method, self.url(path), allow_redirects=False, **kwargs)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise HttpError("transient", "connect timeout", duration_ms=_ms(started)) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise HttpError(
+                "ambiguous", "read timeout after the request was sent", duration_ms=_ms(started)
+            ) from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _is_connect_failure(exc):
+                raise HttpError("transient", "connection refused or host unreachable",
+                                duration_ms=_ms(started)) from exc
+            raise HttpError(
+                "ambiguous", "connection dropped after the request was sent",
+                duration_ms=_ms(started),
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise HttpError("ambiguous", type(exc).__name__, duration_ms=_ms(started)) from exc
+
+        duration = _ms(started)
+        text = raw.text
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        status = raw.status_code
+        ok = ok_statuses or frozenset()
+        if 200 <= status < 300 or status in ok:
+            return HttpResponse(status, dict(raw.headers), body, duration, text)
+        message = _error_message(body, text)
+        if status == 429:
+            raise HttpError("transient", message or "rate limited", status,
+                            _retry_after(raw.headers), body, duration)
+        if status >= 500:
+            raise HttpError("transient", message, status, _retry_after(raw.headers), body, duration)
+        if 300 <= status < 400:
+            raise HttpError("permanent", f"unexpected redirect ({message})", status, None, body,
+                            duration)
+        if status == 408:
+            raise HttpError("transient", message, status, None, body, duration)
+        raise HttpError("permanent", message, status, None, body, duration)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

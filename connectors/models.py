@@ -1,0 +1,122 @@
+"""Tenants, their package catalog and the audit trail of every change (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from connectors.fields import EncryptedSecretField
+
+LEVER_BASE_URL_PRESETS = {
+    "production": "https://api.lever.co/v1",
+    "sandbox": "https://api.sandbox.lever.co/v1",
+    "eu": "https://api.eu.lever.co/v1",
+}
+
+# The secret columns, by the names `tenants set-secret` uses (DESIGN.md §8).
+SECRET_FIELDS = {
+    "lever-api-key": "lever_api_key",
+    "lever-signature-token": "lever_signature_token",
+    "backcheck-client-id": "backcheck_client_id",
+    "backcheck-client-secret": "backcheck_client_secret",
+}
+
+
+def new_webhook_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    # Unguessable id in the webhook URL: knowing a tenant's slug must not let anyone post to it.
+    webhook_id = models.CharField(max_length=64, unique=True, default=new_webhook_id, editable=False)
+
+    lever_base_url = models.URLField(max_length=300, default=LEVER_BASE_URL_PRESETS["production"])
+    lever_api_key = EncryptedSecretField()
+    lever_signature_token = EncryptedSecretField()
+    # Kept valid during a change-over until `tenants retire-token` (lever-api.md, Webhooks).
+    lever_signature_token_previous = EncryptedSecretField()
+    signature_token_confirmed_at = models.DateTimeField(null=True, blank=True)
+    trigger_stage_ids = models.JSONField(default=list, blank=True)
+    note_author_user_id = models.CharField(max_length=100, blank=True)  # Lever `perform_as`
+    notes_secret = models.BooleanField(default=False)
+    piecemeal = models.BooleanField(default=False)
+    cma = models.BooleanField(default=False, verbose_name="client matrix adjudication")
+    lever_rate_per_s = models.FloatField(default=10.0)
+    lever_burst = models.PositiveIntegerField(default=10)
+
+    backcheck_base_url = models.URLField(max_length=300, blank=True)
+    backcheck_client_id = EncryptedSecretField()
+    backcheck_client_secret = EncryptedSecretField()
+
+    account_managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="managed_tenants"
+    )
+    last_check_at = models.DateTimeField(null=True, blank=True)
+    last_check_result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}/api/v1/webhooks/lever/{self.webhook_id}/"
+
+    @property
+    def lever_base_url_preset(self) -> str | None:
+        for name, url in LEVER_BASE_URL_PRESETS.items():
+            if url == self.lever_base_url:
+                return name
+        return None
+
+
+class Package(models.Model):
+    """A screening package the tenant may order; `code` is Backcheck's `packageId`."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="packages")
+    code = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    lever_tag = models.CharField(max_length=200, blank=True)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="package_code_unique"),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(is_default=True), name="one_default_package"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class TenantAuditEntry(models.Model):
+    """Who changed what, when — never the value."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=200)  # username, "cli", "intake link" …
+    action = models.CharField(max_length=50)
+    field = models.CharField(max_length=100, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.field}".strip()
