@@ -189,10 +189,12 @@ class HttpClient:
             ) from exc
         except requests.exceptions.ConnectionError as exc:
             if _is_connect_failure(exc):
-                raise HttpError("transient", "connection refused or host unreachable",
-                                duration_ms=_ms(started)) from exc
+                raise HttpError(
+                    "transient", "connection refused or host unreachable", duration_ms=_ms(started)
+                ) from exc
             raise HttpError(
-                "ambiguous", "connection dropped after the request was sent",
+                "ambiguous",
+                "connection dropped after the request was sent",
                 duration_ms=_ms(started),
             ) from exc
         except requests.exceptions.RequestException as exc:
@@ -210,13 +212,20 @@ class HttpClient:
             return HttpResponse(status, dict(raw.headers), body, duration, text)
         message = _error_message(body, text)
         if status == 429:
-            raise HttpError("transient", message or "rate limited", status,
-                            _retry_after(raw.headers), body, duration)
+            raise HttpError(
+                "transient",
+                message or "rate limited",
+                status,
+                _retry_after(raw.headers),
+                body,
+                duration,
+            )
         if status >= 500:
             raise HttpError("transient", message, status, _retry_after(raw.headers), body, duration)
         if 300 <= status < 400:
-            raise HttpError("permanent", f"unexpected redirect ({message})", status, None, body,
-                            duration)
+            raise HttpError(
+                "permanent", f"unexpected redirect ({message})", status, None, body, duration
+            )
         if status == 408:
             raise HttpError("transient", message, status, None, body, duration)
         raise HttpError("permanent", message, status, None, body, duration)

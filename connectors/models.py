@@ -34,7 +34,9 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)
     # Unguessable id in the webhook URL: knowing a tenant's slug must not let anyone post to it.
-    webhook_id = models.CharField(max_length=64, unique=True, default=new_webhook_id, editable=False)
+    webhook_id = models.CharField(
+        max_length=64, unique=True, default=new_webhook_id, editable=False
+    )
 
     lever_base_url = models.URLField(max_length=300, default=LEVER_BASE_URL_PRESETS["production"])
     lever_api_key = EncryptedSecretField()

@@ -16,7 +16,9 @@ _MIN_LEN = 6  # shorter values would redact ordinary words; real keys are far lo
 _MAX_TRACKED = 10_000
 _lock = threading.Lock()
 _known: dict[str, None] = {}  # insertion-ordered set
-_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:basic|bearer)\s+)[A-Za-z0-9+/=._~-]+")
+_AUTH_HEADER = re.compile(
+    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:basic|bearer)\s+)[A-Za-z0-9+/=._~-]+"
+)
 
 
 def mask(value: str | None) -> str:

@@ -10,13 +10,17 @@ import tempfile
 
 os.environ.setdefault("PORTAL_ENV_FILE", os.devnull)
 os.environ.setdefault("PORTAL_TESTING", "1")
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault(
+    "DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+)
 # Two test keys: newest first. Tests of rotation build their own keyrings.
 os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",
     "test-k1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
 )
-os.environ.setdefault("CELERY_BROKER_DIR", os.path.join(tempfile.gettempdir(), "portal-test-broker"))
+os.environ.setdefault(
+    "CELERY_BROKER_DIR", os.path.join(tempfile.gettempdir(), "portal-test-broker")
+)
 
 from integration_portal.settings import *  # noqa: E402,F403
 

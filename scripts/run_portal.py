@@ -52,7 +52,12 @@ def main() -> int:
     children: list[tuple[str, subprocess.Popen]] = []
     for name, cmd in processes():
         child = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
         threading.Thread(target=_pump, args=(name, child.stdout), daemon=True).start()

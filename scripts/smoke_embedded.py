@@ -64,13 +64,18 @@ def main() -> int:
     run(PY, "manage.py", "migrate", "--noinput", "-v", "0")
     run(PY, "manage.py", "collectstatic", "--noinput", "-v", "0")
     setup = subprocess.run(
-        [PY, "manage.py", "demo_setup"], cwd=ROOT, env=env, check=True, capture_output=True,
+        [PY, "manage.py", "demo_setup"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
         text=True,
     )
     print(setup.stdout, end="")
     password = re.search(r"DEMO_ADMIN_PASSWORD=(\S+)", env_text).group(1)
-    portal = subprocess.Popen([PY, "scripts/run_portal.py"], cwd=ROOT, env=env,
-                              start_new_session=True)
+    portal = subprocess.Popen(
+        [PY, "scripts/run_portal.py"], cwd=ROOT, env=env, start_new_session=True
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         ready = wait_for(f"{base}/readyz", 90).json()
@@ -80,9 +85,13 @@ def main() -> int:
         assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
         response = session.post(
             f"{base}/login/",
-            data={"username": "admin", "password": password,
-                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{base}/login/"}, timeout=10,
+            data={
+                "username": "admin",
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base}/login/"},
+            timeout=10,
         )
         assert response.status_code == 200 and "Log out" in response.text, response.status_code
         tenants = session.get(f"{base}/tenants/", timeout=10)
