@@ -226,7 +226,9 @@ def test_a_reordered_copy_of_a_payload_is_still_a_duplicate():
     first = later("In Progress", piecemeal_status="In Production")
     reordered = type(first)(**{**first.__dict__, "raw": dict(reversed(first.raw.items()))})
     assert reordered.canonical_hash() == first.canonical_hash()
-    decision = apply_snapshot(view_in("In Progress"), reordered, seen_hashes={first.canonical_hash()})
+    decision = apply_snapshot(
+        view_in("In Progress"), reordered, seen_hashes={first.canonical_hash()}
+    )
     assert decision.outcome == "duplicate"
 
 
