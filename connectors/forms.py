@@ -1,0 +1,141 @@
+"""Forms of the tenant set-up pages. They parse input; the services validate and write.
+
+Service validation errors come back per field and are attached to the form with
+`add_service_errors`, so the browser and the command line reject exactly the same things.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from connectors.models import LEVER_BASE_URL_PRESETS
+from connectors.selectors import manager_candidates
+
+LEVER_URL_CHOICES = [
+    *((name, f"{name} ({url})") for name, url in LEVER_BASE_URL_PRESETS.items()),
+    ("custom", "custom URL"),
+]
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, aliases: dict | None = None) -> None:
+    """Attach a service's ValidationError to the form field it names (or to the whole form)."""
+    aliases = aliases or {}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        target = aliases.get(field, field)
+        form.add_error(target if target in form.fields else None, errors)
+
+
+class TenantForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.CharField(
+        max_length=64,
+        help_text="Letters, digits, hyphens, underscores. Used in URLs and on the command line; "
+        "cannot be changed later.",
+    )
+    is_active = forms.BooleanField(
+        required=False, initial=True, label="Active (orders are placed for this tenant)"
+    )
+    lever_environment = forms.ChoiceField(choices=LEVER_URL_CHOICES, label="Lever environment")
+    lever_base_url_custom = forms.CharField(
+        required=False, label="Custom Lever base URL", help_text="Only for a custom environment."
+    )
+    trigger_stage_ids = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Trigger stage ids",
+        help_text="Lever stage ids that start a background check, one per line.",
+    )
+    note_author_user_id = forms.CharField(
+        required=False,
+        label="Note author (Lever user id)",
+        help_text="Notes are posted as this user (perform_as); empty: no author.",
+    )
+    notes_secret = forms.BooleanField(required=False, label="Post notes as secret notes")
+    piecemeal = forms.BooleanField(required=False, label="Piecemeal reporting")
+    cma = forms.BooleanField(required=False, label="Client matrix adjudication (CMA)")
+    backcheck_base_url = forms.CharField(required=False, label="Backcheck base URL")
+
+    # Service field name → form field showing its error.
+    ALIASES = {"lever_base_url": "lever_base_url_custom"}
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["slug"]
+
+    @classmethod
+    def initial_for(cls, tenant: Any) -> dict[str, Any]:
+        preset = tenant.lever_base_url_preset
+        return {
+            "name": tenant.name,
+            "is_active": tenant.is_active,
+            "lever_environment": preset or "custom",
+            "lever_base_url_custom": "" if preset else tenant.lever_base_url,
+            "trigger_stage_ids": "\n".join(tenant.trigger_stage_ids),
+            "note_author_user_id": tenant.note_author_user_id,
+            "notes_secret": tenant.notes_secret,
+            "piecemeal": tenant.piecemeal,
+            "cma": tenant.cma,
+            "backcheck_base_url": tenant.backcheck_base_url,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("lever_environment") == "custom" and not data.get("lever_base_url_custom"):
+            self.add_error("lever_base_url_custom", "Enter the custom Lever base URL.")
+        return data
+
+    def settings(self) -> dict[str, Any]:
+        """Cleaned data in the services' vocabulary."""
+        data = self.cleaned_data
+        environment = data["lever_environment"]
+        return {
+            "name": data["name"],
+            "is_active": data["is_active"],
+            "lever_base_url": data["lever_base_url_custom"]
+            if environment == "custom"
+            else environment,
+            "trigger_stage_ids": data["trigger_stage_ids"],
+            "note_author_user_id": data["note_author_user_id"],
+            "notes_secret": data["notes_secret"],
+            "piecemeal": data["piecemeal"],
+            "cma": data["cma"],
+            "backcheck_base_url": data["backcheck_base_url"],
+        }
+
+
+class SecretForm(forms.Form):
+    # Write-only: the widget never renders a value back, and the browser is asked not to keep it.
+    value = forms.CharField(
+        strip=True,
+        widget=forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}
+        ),
+        label="New value",
+    )
+
+
+class PackageForm(forms.Form):
+    code = forms.CharField(max_length=100, label="Package code (Backcheck packageId)")
+    name = forms.CharField(max_length=200, label="Display name")
+    lever_tag = forms.CharField(max_length=200, required=False, label="Matching Lever tag")
+    is_default = forms.BooleanField(required=False, label="Default package")
+
+
+class ManagersForm(forms.Form):
+    managers = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Account managers",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["managers"].queryset = manager_candidates()

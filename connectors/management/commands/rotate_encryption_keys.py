@@ -1,0 +1,135 @@
+"""Re-encrypt every stored secret under the newest key of FIELD_ENCRYPTION_KEYS.
+
+Key rotation, step by step: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones
+after it), restart, run this command, check with `--check`, then remove the old keys.
+
+Every encrypted column of every model is covered (found by field type, so a new encrypted field
+needs no change here). A value that does not decrypt — its key is missing or wrong, or the data
+was tampered with — stops the command and rolls everything back: ciphertext is never copied
+through as if it were a value, and nothing is half-rotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from connectors.crypto import (
+    DecryptionError,
+    EncryptionConfigError,
+    decrypt,
+    encrypt,
+    key_id_of,
+    keyring,
+)
+from connectors.fields import EncryptedSecretField
+
+
+def encrypted_columns() -> Iterator[tuple[Any, list[EncryptedSecretField]]]:
+    for model in apps.get_models():
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedSecretField)]
+        if fields:
+            yield model, fields
+
+
+def _raw_rows(model: Any, fields: list[EncryptedSecretField]) -> list[tuple]:
+    # Raw SQL: the ORM would decrypt on load, and rotation needs the stored tokens themselves.
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {pk}, {columns} FROM {table} ORDER BY {pk}")  # noqa: S608
+        return cursor.fetchall()
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every secret under the newest FIELD_ENCRYPTION_KEYS key (or --check)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Change nothing; report rows not under the newest key and exit 1 if any.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            ring = keyring()
+        except EncryptionConfigError as exc:
+            raise CommandError(str(exc))
+        if options["check"]:
+            self._check(ring.current_id, {kid for kid, _ in ring.keys})
+        else:
+            self._rotate(ring)
+
+    def _check(self, current: str, configured: set[str]) -> None:
+        stale = 0
+        unknown: set[str] = set()
+        for model, fields in encrypted_columns():
+            for row in _raw_rows(model, fields):
+                ids = {key_id_of(v) if v.startswith("enc:") else "?" for v in row[1:] if v}
+                old = ids - {current}
+                if old:
+                    stale += 1
+                    unknown |= old - configured
+                    self.stdout.write(
+                        f"{model._meta.label} #{row[0]}: under key(s) {', '.join(sorted(old))}"
+                    )
+        if unknown:
+            self.stdout.write(
+                f"Key id(s) not in FIELD_ENCRYPTION_KEYS: {', '.join(sorted(unknown))} — "
+                "those rows cannot be read until the key is added back."
+            )
+        if stale:
+            raise CommandError(
+                f"{stale} row(s) are not under the newest key {current!r}; "
+                "run `manage.py rotate_encryption_keys`."
+            )
+        self.stdout.write(f"All rows are under the newest key {current!r}.")
+
+    def _rotate(self, ring: Any) -> None:
+        rows_changed = values_changed = rows_seen = 0
+        quote = connection.ops.quote_name
+        try:
+            with transaction.atomic():
+                for model, fields in encrypted_columns():
+                    table = quote(model._meta.db_table)
+                    pk_column = quote(model._meta.pk.column)
+                    for row in _raw_rows(model, fields):
+                        rows_seen += 1
+                        pk, stored = row[0], row[1:]
+                        updates = []
+                        for field, token in zip(fields, stored, strict=True):
+                            if not token:
+                                continue
+                            # Decrypt even when already current: a bad value must be found now,
+                            # not when a worker first needs it.
+                            plain = decrypt(token, context=field.context, ring=ring)
+                            if key_id_of(token) != ring.current_id:
+                                new = encrypt(plain, context=field.context, ring=ring)
+                                updates.append((field.column, token, new))
+                        for column, old, new in updates:
+                            # Conditional: a value rewritten meanwhile is already current.
+                            with connection.cursor() as cursor:
+                                cursor.execute(
+                                    f"UPDATE {table} SET {quote(column)} = %s "  # noqa: S608
+                                    f"WHERE {pk_column} = %s AND {quote(column)} = %s",
+                                    [new, pk, old],
+                                )
+                        if updates:
+                            rows_changed += 1
+                            values_changed += len(updates)
+        except DecryptionError as exc:
+            raise CommandError(
+                f"Rotation stopped and rolled back, nothing changed: {exc} "
+                "Add the missing key to FIELD_ENCRYPTION_KEYS (after the newest) and retry."
+            )
+        self.stdout.write(
+            f"Re-encrypted {rows_changed} row(s) ({values_changed} value(s)) under key "
+            f"{ring.current_id!r}; {rows_seen - rows_changed} row(s) were already current."
+        )

@@ -1,0 +1,98 @@
+"""Reads for the tenant pages, the admin and `manage.py tenants` (DESIGN.md §4).
+
+Tenant scoping itself lives in connectors/access.py; these build on it. Nothing here returns a
+secret's value: credentials come back as "set or not" and the masked form (`••••` + last 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from connectors.access import tenant_get_for_user, tenants_visible_to
+from connectors.models import SECRET_FIELDS, Package, Tenant, TenantAuditEntry
+from connectors.services import SECRET_LABELS
+
+
+@dataclass(frozen=True)
+class SecretStatus:
+    name: str  # the `tenants set-secret` name, e.g. "lever-api-key"
+    label: str
+    is_set: bool
+    masked: str  # "" when unset
+
+
+def tenant_list(*, user: Any) -> QuerySet[Tenant]:
+    return tenants_visible_to(user).order_by("name")
+
+
+def tenant_get(*, user: Any, slug: str) -> Tenant:
+    """The tenant if the user may see it; Http404 otherwise (another tenant is not found)."""
+    return tenant_get_for_user(user, slug=slug)
+
+
+def tenant_get_by_slug(*, slug: str) -> Tenant | None:
+    """Unscoped lookup for the command line, which runs as the operator."""
+    return Tenant.objects.filter(slug=slug).first()
+
+
+def tenant_secret_statuses(*, tenant: Tenant) -> list[SecretStatus]:
+    statuses = []
+    for name, attr in SECRET_FIELDS.items():
+        value = getattr(tenant, attr)
+        statuses.append(
+            SecretStatus(
+                name=name,
+                label=SECRET_LABELS[name],
+                is_set=value is not None,
+                masked=value.masked if value is not None else "",
+            )
+        )
+    return statuses
+
+
+def tenant_previous_token_masked(*, tenant: Tenant) -> str:
+    value = tenant.lever_signature_token_previous
+    return value.masked if value is not None else ""
+
+
+def tenant_settings(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """The non-secret settings as (label, text) rows, the same on every page and in `show`."""
+    preset = tenant.lever_base_url_preset
+    lever_url = f"{tenant.lever_base_url} ({preset})" if preset else tenant.lever_base_url
+    return [
+        ("Name", tenant.name),
+        ("Slug", tenant.slug),
+        ("Active", "yes" if tenant.is_active else "no"),
+        ("Webhook URL", tenant.webhook_url),
+        ("Lever base URL", lever_url),
+        ("Trigger stages", ", ".join(tenant.trigger_stage_ids) or "(none)"),
+        ("Note author (perform_as)", tenant.note_author_user_id or "(none: notes have no author)"),
+        ("Secret notes", "yes" if tenant.notes_secret else "no"),
+        ("Piecemeal reporting", "yes" if tenant.piecemeal else "no"),
+        ("Client matrix adjudication (CMA)", "yes" if tenant.cma else "no"),
+        ("Backcheck base URL", tenant.backcheck_base_url or "(not set)"),
+    ]
+
+
+def package_list(*, tenant: Tenant) -> QuerySet[Package]:
+    return tenant.packages.order_by("-is_default", "name")
+
+
+def package_get(*, tenant: Tenant, package_id: Any) -> Package | None:
+    try:
+        return tenant.packages.filter(pk=int(package_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def tenant_audit_list(*, tenant: Tenant, limit: int = 100) -> QuerySet[TenantAuditEntry]:
+    return tenant.audit_entries.select_related("actor").order_by("-created_at", "-id")[:limit]
+
+
+def manager_candidates() -> QuerySet:
+    """Users who can be assigned as account managers (super-admins see everything anyway)."""
+    return get_user_model().objects.filter(is_active=True, is_superuser=False).order_by("username")
