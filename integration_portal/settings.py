@@ -163,6 +163,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_S", default=9
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "orders.sweep_outbox", "schedule": float(OUTBOX_SWEEP_INTERVAL_S)},
+    "reconcile-quiet-orders": {
+        "task": "orders.reconcile_quiet_orders",
+        # Often enough that an order is at most a little past RECONCILE_AFTER_S when polled.
+        "schedule": float(max(5, min(300, RECONCILE_AFTER_S // 4))),
+    },
+}
 
 if REDIS_URL:
     CACHES = {

@@ -1,0 +1,85 @@
+"""Order API (DESIGN.md §5): session or token auth, tenant-scoped; another tenant's order → 404."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integration_portal.api import error_response
+from orders.api.serializers import (
+    OrderDetailSerializer,
+    OrderFilterSerializer,
+    OrderListSerializer,
+    QueuedSerializer,
+)
+from orders.models import LeverNote, Order
+from orders.selectors import order_get, order_list
+from orders.services.orders import InvalidOrderState, order_request_cancel, order_resync
+
+
+def _get_order(request: Request, order_id: int) -> Order:
+    try:
+        return order_get(user=request.user, order_id=order_id)
+    except Order.DoesNotExist:
+        raise NotFound("No such order.") from None
+
+
+class OrderListApi(APIView):
+    @extend_schema(parameters=[OrderFilterSerializer], responses=OrderListSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = OrderFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = order_list(user=request.user, filters=filters.validated_data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(OrderListSerializer(page, many=True).data)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses=OrderDetailSerializer)
+    def get(self, request: Request, order_id: int) -> Response:
+        order = _get_order(request, order_id)
+        order = (
+            Order.objects.select_related("tenant")
+            .prefetch_related(
+                "services",
+                "history",
+                Prefetch("notes", queryset=LeverNote.objects.prefetch_related("attempts_log")),
+            )
+            .get(pk=order.pk)
+        )
+        return Response(OrderDetailSerializer(order).data)
+
+
+class OrderResyncApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={202: QueuedSerializer, 409: OpenApiResponse(description="invalid_state")},
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = _get_order(request, order_id)
+        try:
+            order_resync(order=order, actor=request.user.get_username())
+        except InvalidOrderState as exc:
+            return error_response("invalid_state", str(exc), status.HTTP_409_CONFLICT)
+        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={202: QueuedSerializer, 409: OpenApiResponse(description="invalid_state")},
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = _get_order(request, order_id)
+        try:
+            order_request_cancel(order=order, actor=request.user.get_username())
+        except InvalidOrderState as exc:
+            return error_response("invalid_state", str(exc), status.HTTP_409_CONFLICT)
+        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,316 @@
+"""Orders and everything that happens to them (DESIGN.md §2, §3, §7).
+
+- `InboundEvent`: every Lever webhook and Backcheck callback, stored before it is acknowledged.
+- `Order`: one screening order for one Lever opportunity; `ScreeningService` its services.
+- `StatusEvent`: the append-only status history (what arrived, from → to, and the outcome).
+- `LeverNote` / `NoteAttempt`: the outbox of notes to post on the candidate, FIFO per order, and
+  one row per delivery attempt.
+
+History is never deleted: every foreign key into it is PROTECT, and the admin allows no delete.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from connectors.fields import EncryptedSecretField
+from connectors.models import Package, Tenant
+
+
+class InboundEvent(models.Model):
+    class Source(models.TextChoices):
+        LEVER = "lever", "Lever webhook"
+        BACKCHECK = "backcheck", "Backcheck callback"
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"  # stored, waiting for a worker
+        PROCESSING = "processing", "Processing"  # claimed by a worker until lease_until
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"  # a permanent error; replayable
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="inbound_events")
+    order = models.ForeignKey(
+        "Order", null=True, blank=True, on_delete=models.PROTECT, related_name="inbound_events"
+    )
+    event_type = models.CharField(
+        max_length=64
+    )  # candidateStageChange, verifyConnection, screening
+    # Lever's envelope `token` and `id`, each unique per tenant (lever-api.md, Delivery). NULL,
+    # not "", when absent, so that the conditional unique constraints skip them.
+    lever_token = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    lever_event_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    opportunity_id = models.CharField(max_length=100, blank=True, db_index=True)
+    to_stage_id = models.CharField(max_length=100, blank=True)
+    signature_verified = models.BooleanField(null=True)
+    raw_body = models.TextField()
+    payload_hash = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    outcome = models.CharField(
+        max_length=32, blank=True
+    )  # accepted, test, ignored, applied, stale…
+    reason = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "lever_token"],
+                condition=Q(lever_token__isnull=False),
+                name="inbound_unique_lever_token",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "lever_event_id"],
+                condition=Q(lever_event_id__isnull=False),
+                name="inbound_unique_lever_event_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="inbound_state_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} #{self.pk} ({self.event_type}, {self.state})"
+
+
+class Order(models.Model):
+    class SubmitState(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent to Backcheck"
+        SUBMITTED = "submitted", "Accepted by Backcheck"
+        FAILED = "failed", "Refused by Backcheck"
+
+    # Sent as `clientReferenceId`: random, so a callback cannot guess another order's reference.
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="orders")
+    opportunity_id = models.CharField(max_length=100)
+    candidate_name = models.CharField(max_length=300, blank=True)
+    candidate_email = models.CharField(max_length=300, blank=True)
+    candidate_phone = models.CharField(max_length=100, blank=True)
+    lever_url = models.URLField(max_length=500, blank=True)
+    package = models.ForeignKey(Package, null=True, blank=True, on_delete=models.SET_NULL)
+    package_code = models.CharField(max_length=100)
+    package_name = models.CharField(max_length=200)
+    trigger_event = models.ForeignKey(
+        InboundEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trigger_stage_id = models.CharField(max_length=100, blank=True)
+    launched_by = models.CharField(max_length=150, blank=True)  # "webhook" or the user who launched
+
+    # One active order per (tenant, opportunity), enforced by the database (DESIGN.md §4).
+    is_active = models.BooleanField(default=True)
+    submit_state = models.CharField(
+        max_length=16, choices=SubmitState.choices, default=SubmitState.PENDING
+    )
+    submit_attempts = models.PositiveIntegerField(default=0)
+    submit_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    submit_error = models.TextField(blank=True)
+
+    screening_id = models.CharField(max_length=100, blank=True, db_index=True)
+    order_number = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=32, blank=True, db_index=True)  # Backcheck order status
+    piecemeal_status = models.CharField(max_length=32, blank=True)
+    score = models.CharField(max_length=16, blank=True, db_index=True)
+    report_url = models.URLField(max_length=1000, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    state = models.JSONField(null=True, blank=True)  # orders.state.OrderView.to_json()
+
+    callback_username = models.CharField(max_length=100, unique=True)
+    callback_password_hash = models.CharField(max_length=128)
+    # The password itself is kept (encrypted) only until Backcheck has accepted the order, so a
+    # retried create sends the same credentials; it is wiped on acceptance (DESIGN.md §6).
+    pending_callback_password = EncryptedSecretField()
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    last_heard_at = models.DateTimeField(null=True, blank=True)  # last callback or reconcile
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "opportunity_id"],
+                condition=Q(is_active=True),
+                name="one_active_order_per_opportunity",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="order_tenant_status"),
+            models.Index(fields=["is_active", "last_heard_at"], name="order_active_heard"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Order {self.order_number or self.pk} · {self.candidate_name or self.opportunity_id}"
+        )
+
+    @property
+    def lever_status(self) -> str:
+        from orders.state import LEVER_STATUS
+
+        return LEVER_STATUS.get(self.status, "")
+
+
+class ScreeningService(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="services")
+    position = models.PositiveIntegerField()
+    service_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=32)
+    score = models.CharField(max_length=16, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    report_url = models.URLField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "service_id"], name="service_unique_per_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}"
+
+
+class StatusEvent(models.Model):
+    """One row per thing that arrived for an order and what it did. Append-only."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        STALE = "stale", "Stale"
+        DUPLICATE = "duplicate", "Duplicate"
+        REJECTED = "rejected", "Rejected"
+        RECORDED = "recorded", "Recorded"  # an action or fact without a status change
+
+    class Source(models.TextChoices):
+        CREATE = "create", "Order created"
+        CALLBACK = "callback", "Backcheck callback"
+        RECONCILE = "reconcile", "Reconciled from Backcheck"
+        CANCEL = "cancel", "Cancel response"
+        ACTION = "action", "User action"
+        SYSTEM = "system", "Portal"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="history")
+    inbound_event = models.ForeignKey(
+        InboundEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="status_events"
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    arrived_status = models.CharField(max_length=32, blank=True)
+    arrived_piecemeal_status = models.CharField(max_length=32, blank=True)
+    arrived_score = models.CharField(max_length=16, blank=True)
+    arrived_updated_at = models.DateTimeField(null=True, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    actor = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "payload_hash"], name="status_order_hash")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome}: {self.from_status or '—'} → {self.to_status or '—'}"
+
+
+class LeverNote(models.Model):
+    """A note to post on the candidate in Lever: the outbox row (DESIGN.md §3, §7)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"  # claimed by a worker until lease_until
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"  # permanent error or attempts exhausted; replayable
+        BLOCKED = "blocked", "Blocked"  # waits behind a failed note of the same order
+        SKIPPED = "skipped", "Skipped"  # an operator chose not to deliver it
+
+    class Kind(models.TextChoices):
+        ORDER = "order", "Order status"
+        PIECEMEAL = "piecemeal", "Piecemeal"
+        ERROR = "error", "Cannot order"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="notes")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="notes"
+    )
+    inbound_event = models.ForeignKey(
+        InboundEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notes"
+    )
+    opportunity_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    text = models.TextField()
+    is_resync = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Set when an attempt may have reached Lever (DESIGN.md §7): look before posting again.
+    check_before_send_since = models.DateTimeField(null=True, blank=True)
+    lever_note_id = models.CharField(max_length=100, blank=True)
+    last_error = models.TextField(blank=True)
+    last_http_status = models.PositiveIntegerField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["order", "state"], name="note_order_state"),
+            models.Index(fields=["state", "next_attempt_at"], name="note_state_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} note #{self.pk} ({self.state})"
+
+
+class NoteAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        FOUND = "found", "Found already posted"
+        TRANSIENT = "transient", "Transient error"
+        AMBIGUOUS = "ambiguous", "Ambiguous error"
+        PERMANENT = "permanent", "Permanent error"
+        LOST = "lost", "Worker lost"
+
+    note = models.ForeignKey(LeverNote, on_delete=models.PROTECT, related_name="attempts_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} ({self.http_status or '—'})"
+
+
+class OrderAction(models.Model):
+    """Audit of what people did to an order: resync, cancel, replay, skip, manual launch."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="actions")
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=32)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action}"

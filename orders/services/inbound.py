@@ -1,0 +1,393 @@
+"""Inbound events: store Lever webhooks and Backcheck callbacks, and process stage changes.
+
+Storing is all a request does (DESIGN.md §5, §7); a worker turns an accepted stage change into
+an order. Every outcome, including "no order", is recorded on the event with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunity
+from connectors.backcheck.schema import Screening
+from connectors.http import HttpError
+from connectors.lever.client import LeverClient, Opportunity, RateLimited
+from connectors.models import Package, Tenant
+from orders.models import InboundEvent, Order, StatusEvent
+from orders.notes import render_missing_email_note, render_no_package_note
+from orders.queue import enqueue
+from orders.services.notes import note_enqueue
+from orders.services.orders import (
+    ActiveOrderExists,
+    Retry,
+    active_order_for,
+    order_apply_screening,
+    order_open,
+    retry_backoff,
+)
+
+logger = logging.getLogger(__name__)
+
+STAGE_CHANGE = "candidateStageChange"
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status: str  # accepted | test | duplicate | ignored
+    reason: str = ""
+    event_id: int | None = None
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def lever_test_delivery_store(
+    *, tenant: Tenant, body: dict, raw: str, verified: bool
+) -> WebhookResult:
+    """Lever's Verify Connection test (`data` is {}): recorded, never acted on."""
+    event = InboundEvent.objects.create(
+        source=InboundEvent.Source.LEVER,
+        tenant=tenant,
+        event_type="verifyConnection",
+        signature_verified=verified,
+        raw_body=raw,
+        payload_hash=_hash(raw),
+        state=InboundEvent.State.IGNORED,
+        outcome="test",
+        processed_at=timezone.now(),
+        reason="Verify Connection test delivery"
+        + ("" if verified else " (signature not verified)"),
+    )
+    if verified:
+        _confirm_signature_token(tenant)
+    return WebhookResult("test", event_id=event.pk)
+
+
+def _confirm_signature_token(tenant: Tenant) -> None:
+    Tenant.objects.filter(pk=tenant.pk, signature_token_confirmed_at__isnull=True).update(
+        signature_token_confirmed_at=timezone.now()
+    )
+
+
+def _ignore_reason(tenant: Tenant, body: dict) -> str:
+    if not tenant.is_active:
+        return "The tenant is inactive."
+    if body.get("event") != STAGE_CHANGE:
+        return f"Event type {str(body.get('event'))[:64]!r} is not handled."
+    to_stage = body["data"]["toStageId"]
+    if to_stage not in (tenant.trigger_stage_ids or []):
+        return f"Stage {to_stage[:100]!r} is not a trigger stage."
+    return ""
+
+
+def lever_webhook_store(*, tenant: Tenant, body: dict, raw: str) -> WebhookResult:
+    """Store a verified, validated webhook; duplicates (same token or id) are not stored."""
+    token = body["token"]
+    event_id = body.get("id")
+    data = body.get("data") or {}
+    duplicate = InboundEvent.objects.filter(tenant=tenant).filter(
+        Q(lever_token=token) | (Q(lever_event_id=event_id) if event_id else Q(pk__in=[]))
+    )
+    if duplicate.exists():
+        return WebhookResult("duplicate")
+    reason = _ignore_reason(tenant, body)
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                source=InboundEvent.Source.LEVER,
+                tenant=tenant,
+                event_type=str(body.get("event"))[:64],
+                lever_token=token,
+                lever_event_id=event_id or None,
+                opportunity_id=str(data.get("opportunityId") or "")[:100],
+                to_stage_id=str(data.get("toStageId") or "")[:100],
+                signature_verified=True,
+                raw_body=raw,
+                payload_hash=_hash(raw),
+                state=InboundEvent.State.IGNORED if reason else InboundEvent.State.RECEIVED,
+                outcome="ignored" if reason else "accepted",
+                reason=reason,
+                processed_at=timezone.now() if reason else None,
+            )
+    except IntegrityError:
+        # A concurrent copy of the same delivery won the unique constraint.
+        return WebhookResult("duplicate")
+    _confirm_signature_token(tenant)
+    if reason:
+        return WebhookResult("ignored", reason, event.pk)
+    from orders.tasks import process_inbound
+
+    enqueue(process_inbound, event.pk)
+    return WebhookResult("accepted", event_id=event.pk)
+
+
+def _finish(
+    event: InboundEvent, *, state: str, outcome: str, reason: str, order: Order | None = None
+) -> None:
+    InboundEvent.objects.filter(pk=event.pk).update(
+        state=state,
+        outcome=outcome,
+        reason=reason[:500],
+        processed_at=timezone.now(),
+        lease_until=None,
+        order=order,
+        last_error="",
+    )
+
+
+def resolve_package(tenant: Tenant, opportunity: Opportunity) -> Package | None:
+    """First match wins: an opportunity tag, then a posting tag, then the default (DESIGN.md §4).
+
+    Tags compare case-insensitively and trimmed: Lever shows tags as typed, and a recruiter's
+    "background check" should match a catalog's "Background Check".
+    """
+    packages = list(tenant.packages.all())
+    by_tag = {p.lever_tag.strip().casefold(): p for p in packages if p.lever_tag.strip()}
+    for tag in [*opportunity.tags, *opportunity.posting_tags]:
+        match = by_tag.get(str(tag).strip().casefold())
+        if match is not None:
+            return match
+    return next((p for p in packages if p.is_default), None)
+
+
+def _stage_name(client: LeverClient, stage_id: str) -> str:
+    for stage in client.list_stages():
+        if stage.id == stage_id:
+            return stage.text
+    return stage_id
+
+
+def _claim(event_id: int) -> InboundEvent | None:
+    now = timezone.now()
+    claimed = InboundEvent.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=event_id,
+        state=InboundEvent.State.RECEIVED,
+    ).update(
+        state=InboundEvent.State.PROCESSING,
+        attempts=F("attempts") + 1,
+        lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
+    )
+    if not claimed:
+        return None
+    return InboundEvent.objects.select_related("tenant").get(pk=event_id)
+
+
+def inbound_process(*, event_id: int) -> Retry | None:
+    """Turn an accepted stage change into an order (DESIGN.md §4)."""
+    event = _claim(event_id)
+    if event is None:
+        return None  # processed already, or another worker has it
+    try:
+        _handle_stage_change(event)
+    except RateLimited as exc:
+        wait = max(0.05, exc.retry_after_s or 0.1)
+        InboundEvent.objects.filter(pk=event.pk).update(
+            state=InboundEvent.State.RECEIVED,
+            lease_until=None,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        )
+        return Retry(wait)
+    except HttpError as exc:
+        # Reads are idempotent: an ambiguous failure is retried like a transient one.
+        if exc.kind != "permanent" and event.attempts < settings.NOTE_MAX_ATTEMPTS:
+            delay = retry_backoff(event.attempts, exc.retry_after_s)
+            InboundEvent.objects.filter(pk=event.pk).update(
+                state=InboundEvent.State.RECEIVED,
+                lease_until=None,
+                last_error=str(exc)[:2000],
+                next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            )
+            return Retry(delay)
+        InboundEvent.objects.filter(pk=event.pk).update(
+            state=InboundEvent.State.FAILED,
+            lease_until=None,
+            last_error=str(exc)[:2000],
+            outcome="failed",
+            reason=f"Lever: {exc}"[:500],
+            processed_at=timezone.now(),
+        )
+        logger.warning("inbound event %s failed: %s", event.pk, exc)
+    return None
+
+
+def _handle_stage_change(event: InboundEvent) -> None:
+    tenant = event.tenant
+    body: dict[str, Any] = json.loads(event.raw_body)
+    data = body["data"]
+    opportunity_id, to_stage = data["opportunityId"], data["toStageId"]
+    with LeverClient.for_tenant(tenant) as lever:
+        # The webhook's `data` is not signed: re-read the opportunity (DESIGN.md §4).
+        opportunity = lever.get_opportunity(opportunity_id)
+        if opportunity.archived:
+            _finish(
+                event,
+                state=InboundEvent.State.IGNORED,
+                outcome="archived",
+                reason="The opportunity is archived in Lever; no order.",
+            )
+            return
+        if to_stage not in {change.to_stage_id for change in opportunity.stage_changes}:
+            _finish(
+                event,
+                state=InboundEvent.State.IGNORED,
+                outcome="stage_not_confirmed",
+                reason=f"Lever's stage history for this opportunity has no move to stage "
+                f"{to_stage!r}; no order.",
+            )
+            return
+        existing = active_order_for(tenant=tenant, opportunity_id=opportunity_id)
+        if existing is not None:
+            _record_active(event, existing)
+            return
+        try:
+            candidate = candidate_from_opportunity(opportunity)
+        except MissingEmail:
+            _cannot_order(
+                event,
+                opportunity_id,
+                "no_email",
+                render_missing_email_note(stage_name=_stage_name(lever, to_stage)),
+            )
+            return
+        package = resolve_package(tenant, opportunity)
+        if package is None:
+            tags = [p.lever_tag for p in tenant.packages.all() if p.lever_tag]
+            _cannot_order(
+                event,
+                opportunity_id,
+                "no_package",
+                render_no_package_note(tags=tags, stage_name=_stage_name(lever, to_stage)),
+            )
+            return
+    try:
+        order = order_open(
+            tenant=tenant,
+            opportunity_id=opportunity_id,
+            candidate=candidate,
+            candidate_name=opportunity.name,
+            lever_url=opportunity.show_url or "",
+            package=package,
+            trigger_event=event,
+            trigger_stage_id=to_stage,
+            launched_by="webhook",
+        )
+    except ActiveOrderExists as exc:
+        _record_active(event, exc.order)
+        return
+    _finish(
+        event,
+        state=InboundEvent.State.PROCESSED,
+        outcome="order_opened",
+        reason=f"Order {order.pk} opened.",
+        order=order,
+    )
+
+
+def _record_active(event: InboundEvent, order: Order) -> None:
+    reason = f"Order {order.pk} is already active for this opportunity; nothing created."
+    with transaction.atomic():
+        StatusEvent.objects.create(
+            order=order,
+            inbound_event=event,
+            source=StatusEvent.Source.SYSTEM,
+            outcome=StatusEvent.Outcome.RECORDED,
+            reason=reason,
+            from_status=order.status,
+            to_status=order.status,
+        )
+        _finish(
+            event,
+            state=InboundEvent.State.PROCESSED,
+            outcome="active_order_exists",
+            reason=reason,
+            order=order,
+        )
+
+
+def _cannot_order(event: InboundEvent, opportunity_id: str, outcome: str, text: str) -> None:
+    with transaction.atomic():
+        note_enqueue(
+            tenant=event.tenant,
+            order=None,
+            opportunity_id=opportunity_id,
+            kind="error",
+            text=text,
+            inbound_event=event,
+        )
+        _finish(
+            event, state=InboundEvent.State.PROCESSED, outcome=outcome, reason=text.splitlines()[-1]
+        )
+
+
+def inbound_events_sweep(*, now=None) -> list[int]:
+    """Events nobody is working on: lost publishes, killed workers, due retries."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
+    InboundEvent.objects.filter(state=InboundEvent.State.PROCESSING, lease_until__lt=now).update(
+        state=InboundEvent.State.RECEIVED, lease_until=None, next_attempt_at=None
+    )
+    stuck = InboundEvent.objects.filter(state=InboundEvent.State.RECEIVED).filter(
+        Q(next_attempt_at__lt=now - lease)
+        | Q(next_attempt_at__isnull=True, received_at__lt=now - lease)
+    )
+    return list(stuck.values_list("pk", flat=True))
+
+
+def inbound_replay(*, event: InboundEvent) -> None:
+    """Process a failed (or stuck) Lever event again."""
+    if event.source != InboundEvent.Source.LEVER or event.state not in (
+        InboundEvent.State.FAILED,
+        InboundEvent.State.RECEIVED,
+    ):
+        raise ValueError("Only a failed or waiting Lever event can be replayed.")
+    InboundEvent.objects.filter(pk=event.pk).update(
+        state=InboundEvent.State.RECEIVED, next_attempt_at=None, attempts=0, lease_until=None
+    )
+    from orders.tasks import process_inbound
+
+    enqueue(process_inbound, event.pk)
+
+
+def backcheck_callback_store(*, order: Order, screening: Screening, raw: str) -> str:
+    """Store a callback, then apply it; returns applied | stale | duplicate | rejected."""
+    event = InboundEvent.objects.create(
+        source=InboundEvent.Source.BACKCHECK,
+        tenant_id=order.tenant_id,
+        order=order,
+        event_type="screening",
+        raw_body=raw,
+        payload_hash=screening.canonical_hash(),
+        state=InboundEvent.State.PROCESSING,
+    )
+    try:
+        decision = order_apply_screening(
+            order_id=order.pk,
+            screening=screening,
+            source=StatusEvent.Source.CALLBACK,
+            inbound_event=event,
+        )
+    except Exception as exc:
+        InboundEvent.objects.filter(pk=event.pk).update(
+            state=InboundEvent.State.FAILED, last_error=type(exc).__name__, outcome="failed"
+        )
+        raise
+    InboundEvent.objects.filter(pk=event.pk).update(
+        state=InboundEvent.State.PROCESSED,
+        outcome=decision.outcome,
+        reason=decision.reason[:500],
+        processed_at=timezone.now(),
+    )
+    return decision.outcome

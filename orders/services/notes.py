@@ -1,0 +1,404 @@
+"""The Lever note outbox (DESIGN.md §3, §7).
+
+Notes of one order are delivered in order: only the oldest undelivered note of a group (an order,
+or for notes without an order the tenant's opportunity) is ever sent. A note that fails for good
+blocks the ones behind it until an operator replays or skips it. Rows are claimed with
+conditional updates, so two workers never send the same note, and a note whose send may have
+reached Lever is looked for before it is posted again (Lever has no idempotency key).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from connectors.http import HttpError
+from connectors.lever.client import LeverClient, RateLimited
+from connectors.models import Tenant
+from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
+from orders.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+# How far back from the start of an ambiguous attempt a note of ours counts as that attempt
+# (DESIGN.md §7: "created since the attempt started (−60 s)").
+AMBIGUOUS_LOOKBACK = timedelta(seconds=60)
+# Notes delivered back to back by one task before it hands over (keeps one busy order from
+# holding a worker slot for long).
+MAX_NOTES_PER_RUN = 20
+
+_UNFINISHED = (
+    LeverNote.State.PENDING,
+    LeverNote.State.SENDING,
+    LeverNote.State.FAILED,
+    LeverNote.State.BLOCKED,
+)
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    note_id: int
+    countdown: float
+
+
+def _group(note: LeverNote) -> QuerySet[LeverNote]:
+    if note.order_id:
+        return LeverNote.objects.filter(order_id=note.order_id)
+    return LeverNote.objects.filter(
+        tenant_id=note.tenant_id, opportunity_id=note.opportunity_id, order__isnull=True
+    )
+
+
+def _group_for(*, tenant: Tenant, order: Order | None, opportunity_id: str) -> QuerySet[LeverNote]:
+    if order is not None:
+        return LeverNote.objects.filter(order=order)
+    return LeverNote.objects.filter(
+        tenant=tenant, opportunity_id=opportunity_id, order__isnull=True
+    )
+
+
+def _deliver_task():
+    from orders.tasks import deliver_notes
+
+    return deliver_notes
+
+
+def note_enqueue(
+    *,
+    tenant: Tenant,
+    order: Order | None,
+    opportunity_id: str,
+    kind: str,
+    text: str,
+    inbound_event: InboundEvent | None = None,
+    is_resync: bool = False,
+) -> LeverNote | None:
+    """Add a note to the outbox; None when it would repeat the previous note (DESIGN.md §3)."""
+    group = _group_for(tenant=tenant, order=order, opportunity_id=opportunity_id)
+    if order is not None and not is_resync:
+        # Per order, a note equal to the previous one says nothing new (DESIGN.md §3). Notes
+        # without an order ("cannot order" errors) are repeated: each answers a new stage move.
+        previous = group.exclude(state=LeverNote.State.SKIPPED).order_by("-created_at", "-id")
+        last = previous.values_list("text", flat=True).first()
+        if last == text:
+            return None
+    held = group.filter(state__in=[LeverNote.State.FAILED, LeverNote.State.BLOCKED]).exists()
+    note = LeverNote.objects.create(
+        tenant=tenant,
+        order=order,
+        inbound_event=inbound_event,
+        opportunity_id=opportunity_id,
+        kind=kind,
+        text=text,
+        is_resync=is_resync,
+        state=LeverNote.State.BLOCKED if held else LeverNote.State.PENDING,
+    )
+    if not held:
+        enqueue(_deliver_task(), note.pk)
+    return note
+
+
+def _backoff(attempts: int, retry_after: float | None) -> float:
+    base = settings.NOTE_RETRY_BASE_S * (2 ** max(0, attempts - 1))
+    delay = min(settings.NOTE_RETRY_MAX_S, base) * random.uniform(0.5, 1.0)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def _head(note: LeverNote) -> LeverNote | None:
+    return _group(note).filter(state__in=_UNFINISHED).order_by("created_at", "id").first()
+
+
+def _block_behind(note: LeverNote) -> None:
+    _group(note).filter(state=LeverNote.State.PENDING).filter(
+        Q(created_at__gt=note.created_at) | Q(created_at=note.created_at, id__gt=note.id)
+    ).update(state=LeverNote.State.BLOCKED)
+
+
+def _find_posted(client: LeverClient, note: LeverNote, since: datetime) -> str | None:
+    threshold_ms = int((since - AMBIGUOUS_LOOKBACK).timestamp() * 1000)
+    for posted in client.list_notes(note.opportunity_id):
+        if posted.text == note.text and (posted.created_at or 0) >= threshold_ms:
+            return posted.id
+    return None
+
+
+def _record(
+    note: LeverNote,
+    *,
+    started: datetime,
+    outcome: str,
+    duration_ms: int = 0,
+    http_status: int | None = None,
+    error: str = "",
+    task_id: str = "",
+) -> None:
+    NoteAttempt.objects.create(
+        note=note,
+        started_at=started,
+        duration_ms=duration_ms,
+        outcome=outcome,
+        http_status=http_status,
+        error=error[:2000],
+        task_id=task_id,
+    )
+
+
+def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule | None | bool:
+    """Send the claimed `note`. True: delivered; Reschedule: try later; None: failed for good."""
+    tenant = note.tenant
+    started = timezone.now()
+    try:
+        if note.check_before_send_since is not None:
+            found = _find_posted(client, note, note.check_before_send_since)
+            if found:
+                _mark_delivered(
+                    note,
+                    lever_note_id=found,
+                    started=started,
+                    outcome=NoteAttempt.Outcome.FOUND,
+                    task_id=task_id,
+                )
+                return True
+        lever_note_id = client.create_note(
+            note.opportunity_id,
+            value=note.text,
+            secret=tenant.notes_secret,
+            perform_as=tenant.note_author_user_id or None,
+        )
+    except RateLimited as exc:
+        # Not an attempt: nothing was sent. Release the claim and come back when allowed.
+        wait = max(0.05, exc.retry_after_s or 0.1)
+        LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.SENDING).update(
+            state=LeverNote.State.PENDING,
+            lease_until=None,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        )
+        return Reschedule(note.pk, wait)
+    except HttpError as exc:
+        return _failed_attempt(note, exc, started, task_id)
+    duration = int((timezone.now() - started).total_seconds() * 1000)
+    _mark_delivered(
+        note,
+        lever_note_id=lever_note_id,
+        started=started,
+        outcome=NoteAttempt.Outcome.DELIVERED,
+        duration_ms=duration,
+        http_status=201,
+        task_id=task_id,
+    )
+    return True
+
+
+def _mark_delivered(
+    note: LeverNote,
+    *,
+    lever_note_id: str,
+    started: datetime,
+    outcome: str,
+    duration_ms: int = 0,
+    http_status: int | None = None,
+    task_id: str = "",
+) -> None:
+    with transaction.atomic():
+        LeverNote.objects.filter(pk=note.pk).update(
+            state=LeverNote.State.DELIVERED,
+            lever_note_id=lever_note_id or "",
+            delivered_at=timezone.now(),
+            lease_until=None,
+            next_attempt_at=None,
+            last_http_status=http_status,
+            last_duration_ms=duration_ms,
+            last_error="",
+        )
+        _record(
+            note,
+            started=started,
+            outcome=outcome,
+            duration_ms=duration_ms,
+            http_status=http_status,
+            task_id=task_id,
+        )
+
+
+def _failed_attempt(
+    note: LeverNote, exc: HttpError, started: datetime, task_id: str
+) -> Reschedule | None:
+    attempts = note.attempts
+    kind = exc.kind
+    outcome = {
+        "transient": NoteAttempt.Outcome.TRANSIENT,
+        "ambiguous": NoteAttempt.Outcome.AMBIGUOUS,
+    }.get(kind, NoteAttempt.Outcome.PERMANENT)
+    error = str(exc)
+    fields = {
+        "lease_until": None,
+        "last_error": error[:2000],
+        "last_http_status": exc.status,
+        "last_duration_ms": exc.duration_ms,
+    }
+    if kind == "ambiguous" and note.check_before_send_since is None:
+        fields["check_before_send_since"] = started
+    with transaction.atomic():
+        _record(
+            note,
+            started=started,
+            outcome=outcome,
+            duration_ms=exc.duration_ms,
+            http_status=exc.status,
+            error=error,
+            task_id=task_id,
+        )
+        if kind in ("transient", "ambiguous") and attempts < settings.NOTE_MAX_ATTEMPTS:
+            delay = _backoff(attempts, exc.retry_after_s)
+            LeverNote.objects.filter(pk=note.pk).update(
+                state=LeverNote.State.PENDING,
+                next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                **fields,
+            )
+            logger.info(
+                "note %s attempt %s failed (%s); retry in %.1fs", note.pk, attempts, error, delay
+            )
+            return Reschedule(note.pk, delay)
+        LeverNote.objects.filter(pk=note.pk).update(state=LeverNote.State.FAILED, **fields)
+        _block_behind(note)
+    logger.warning("note %s failed after %s attempts: %s", note.pk, attempts, error)
+    return None
+
+
+def _claim(note: LeverNote) -> bool:
+    now = timezone.now()
+    return (
+        LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            state=LeverNote.State.SENDING,
+            lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
+            attempts=F("attempts") + 1,
+        )
+        == 1
+    )
+
+
+def notes_deliver(*, note_id: int, task_id: str = "") -> Reschedule | None:
+    """Deliver the head of `note_id`'s group, then the notes behind it, in order."""
+    try:
+        note = LeverNote.objects.select_related("tenant").get(pk=note_id)
+    except LeverNote.DoesNotExist:
+        return None
+    client: LeverClient | None = None
+    try:
+        for _ in range(MAX_NOTES_PER_RUN):
+            head = _head(note)
+            if head is None or head.state != LeverNote.State.PENDING:
+                return None  # done, held by a failure, or another worker has it
+            now = timezone.now()
+            if head.next_attempt_at and head.next_attempt_at > now:
+                return Reschedule(head.pk, (head.next_attempt_at - now).total_seconds())
+            if not _claim(head):
+                return None
+            head.refresh_from_db()
+            if client is None:
+                client = LeverClient.for_tenant(head.tenant)
+            result = _send_one(head, client, task_id)
+            if result is not True:
+                return result
+            note = head
+        return Reschedule(note.pk, 0)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def note_replay(*, note: LeverNote, actor: str) -> None:
+    """Send a failed note again, and release the notes it was holding."""
+    with transaction.atomic():
+        updated = LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.FAILED).update(
+            state=LeverNote.State.PENDING, attempts=0, next_attempt_at=None
+        )
+        if not updated:
+            raise ValueError("Only a failed note can be replayed.")
+        _release_blocked(note)
+        _audit(note, actor, "replay_note")
+    enqueue(_deliver_task(), note.pk)
+
+
+def note_skip(*, note: LeverNote, actor: str) -> None:
+    """Give up on a failed note on purpose, and release the notes behind it."""
+    with transaction.atomic():
+        updated = LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.FAILED).update(
+            state=LeverNote.State.SKIPPED
+        )
+        if not updated:
+            raise ValueError("Only a failed note can be skipped.")
+        _release_blocked(note)
+        _audit(note, actor, "skip_note")
+    enqueue(_deliver_task(), note.pk)
+
+
+def _release_blocked(note: LeverNote) -> None:
+    group = _group(note)
+    if group.filter(state=LeverNote.State.FAILED).exclude(pk=note.pk).exists():
+        return  # another failed note still holds the queue
+    group.filter(state=LeverNote.State.BLOCKED).update(
+        state=LeverNote.State.PENDING, next_attempt_at=None
+    )
+
+
+def _audit(note: LeverNote, actor: str, action: str) -> None:
+    if note.order_id:
+        from orders.models import OrderAction
+
+        OrderAction.objects.create(
+            order_id=note.order_id, actor=actor, action=action, detail=f"note #{note.pk}"
+        )
+
+
+def notes_sweep(*, now: datetime | None = None) -> int:
+    """Re-enqueue notes nobody is working on: lost publishes and killed workers. Returns count."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
+    count = 0
+    # A worker died holding the note: the send may have reached Lever, so look before resending.
+    for note in LeverNote.objects.filter(state=LeverNote.State.SENDING, lease_until__lt=now):
+        with transaction.atomic():
+            claimed_at = note.lease_until - lease if note.lease_until else now
+            moved = LeverNote.objects.filter(
+                pk=note.pk, state=LeverNote.State.SENDING, lease_until=note.lease_until
+            ).update(
+                state=LeverNote.State.PENDING,
+                lease_until=None,
+                next_attempt_at=None,
+                check_before_send_since=note.check_before_send_since or claimed_at,
+            )
+            if moved:
+                _record(
+                    note,
+                    started=claimed_at,
+                    outcome=NoteAttempt.Outcome.LOST,
+                    error="the worker stopped before recording the result",
+                )
+        if moved:
+            enqueue(_deliver_task(), note.pk)
+            count += 1
+    stuck = LeverNote.objects.filter(state=LeverNote.State.PENDING).filter(
+        Q(next_attempt_at__lt=now - lease)
+        | Q(next_attempt_at__isnull=True, created_at__lt=now - lease)
+    )
+    heads: set[tuple] = set()
+    for note in stuck.order_by("created_at", "id"):
+        key = (note.order_id, note.tenant_id, note.opportunity_id)
+        if key not in heads:
+            heads.add(key)
+            enqueue(_deliver_task(), note.pk)
+            count += 1
+    return count

@@ -1,0 +1,484 @@
+"""Writes on orders: open, submit to Backcheck, apply a screening snapshot, cancel, resync,
+reconcile (DESIGN.md §2–§4, §6, §7)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connectors.backcheck.client import BackcheckClient
+from connectors.backcheck.credentials import (
+    generate_callback_credentials,
+    hash_callback_password,
+)
+from connectors.backcheck.mapping import Candidate, split_name
+from connectors.backcheck.schema import Screening
+from connectors.http import HttpError
+from connectors.models import Package, Tenant
+from orders.models import InboundEvent, Order, OrderAction, ScreeningService, StatusEvent
+from orders.notes import notes_for_decision, render_order_note, render_piecemeal_note
+from orders.queue import enqueue
+from orders.services.notes import note_enqueue
+from orders.state import ACTIVE_STATUSES, Decision, OrderView, apply_snapshot, view_from_screening
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/api/v1/callbacks/backcheck/"
+CANCELLABLE = frozenset({"Initiated", "In Progress"})
+
+
+class ActiveOrderExists(Exception):
+    def __init__(self, order: Order) -> None:
+        super().__init__(f"Order {order.pk} is already active for this opportunity.")
+        self.order = order
+
+
+class InvalidOrderState(Exception):
+    """The action does not fit the order's current state (the API answers 409)."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    countdown: float
+
+
+def callback_uri() -> str:
+    return settings.PUBLIC_BASE_URL + CALLBACK_PATH
+
+
+def retry_backoff(attempts: int, retry_after: float | None = None) -> float:
+    delay = min(settings.NOTE_RETRY_MAX_S, settings.NOTE_RETRY_BASE_S * 2 ** max(0, attempts - 1))
+    delay *= random.uniform(0.5, 1.0)
+    return max(delay, retry_after or 0.0)
+
+
+def active_order_for(*, tenant: Tenant, opportunity_id: str) -> Order | None:
+    return Order.objects.filter(
+        tenant=tenant, opportunity_id=opportunity_id, is_active=True
+    ).first()
+
+
+def order_open(
+    *,
+    tenant: Tenant,
+    opportunity_id: str,
+    candidate: Candidate,
+    candidate_name: str,
+    lever_url: str,
+    package: Package,
+    trigger_event: InboundEvent | None,
+    trigger_stage_id: str,
+    launched_by: str,
+) -> Order:
+    """Commit the order and its callback credentials, then submit it on commit.
+
+    The row and its credentials exist before the create request (DESIGN.md §6), so any callback
+    can be authenticated. One active order per opportunity is a database constraint.
+    """
+    username, password = generate_callback_credentials()
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                tenant=tenant,
+                opportunity_id=opportunity_id,
+                candidate_name=candidate_name,
+                candidate_email=candidate.email,
+                candidate_phone=candidate.phone or "",
+                lever_url=lever_url or "",
+                package=package,
+                package_code=package.code,
+                package_name=package.name,
+                trigger_event=trigger_event,
+                trigger_stage_id=trigger_stage_id,
+                launched_by=launched_by,
+                callback_username=username,
+                callback_password_hash=hash_callback_password(password),
+                pending_callback_password=password,
+            )
+            StatusEvent.objects.create(
+                order=order,
+                inbound_event=trigger_event,
+                source=StatusEvent.Source.SYSTEM,
+                outcome=StatusEvent.Outcome.RECORDED,
+                actor=launched_by,
+                reason=f"Order opened for package {package.name} ({package.code}).",
+            )
+    except IntegrityError:
+        existing = active_order_for(tenant=tenant, opportunity_id=opportunity_id)
+        if existing is None:
+            raise
+        raise ActiveOrderExists(existing) from None
+    from orders.tasks import submit_order
+
+    enqueue(submit_order, order.pk)
+    return order
+
+
+def order_submit(*, order_id: int) -> Retry | None:
+    """Create the screening at Backcheck. A 409 means it exists already: same outcome."""
+    order = Order.objects.select_related("tenant").get(pk=order_id)
+    if order.submit_state != Order.SubmitState.PENDING:
+        return None
+    now = timezone.now()
+    if order.submit_next_attempt_at and order.submit_next_attempt_at > now:
+        return Retry((order.submit_next_attempt_at - now).total_seconds())
+    claimed = Order.objects.filter(
+        pk=order.pk, submit_state=Order.SubmitState.PENDING, submit_attempts=order.submit_attempts
+    ).update(
+        submit_attempts=order.submit_attempts + 1,
+        submit_next_attempt_at=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
+    )
+    if not claimed:
+        return None  # another worker took this attempt
+    attempts = order.submit_attempts + 1
+    password = order.pending_callback_password
+    if password is None:
+        raise RuntimeError(f"order {order.pk} has no pending callback password to submit with")
+    given, family = split_name(order.candidate_name)
+    candidate = Candidate(
+        given_name=given,
+        family_name=family,
+        email=order.candidate_email,
+        phone=order.candidate_phone or None,
+    )
+    try:
+        with BackcheckClient.for_tenant(order.tenant) as client:
+            screening = client.create_screening(
+                client_reference_id=str(order.reference),
+                package_id=order.package_code,
+                candidate=candidate,
+                callback_uri=callback_uri(),
+                callback_username=order.callback_username,
+                callback_password=password.reveal(),
+            )
+    except HttpError as exc:
+        return _submit_failed(order, exc, attempts)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(
+            submit_state=Order.SubmitState.SUBMITTED,
+            submit_error="",
+            submit_next_attempt_at=None,
+            screening_id=screening.id,
+            pending_callback_password=None,
+        )
+        order_apply_screening(
+            order_id=order.pk, screening=screening, source=StatusEvent.Source.CREATE
+        )
+    return None
+
+
+def _submit_failed(order: Order, exc: HttpError, attempts: int) -> Retry | None:
+    error = str(exc)
+    if exc.kind != "permanent" and attempts < settings.NOTE_MAX_ATTEMPTS:
+        delay = retry_backoff(attempts, exc.retry_after_s)
+        Order.objects.filter(pk=order.pk).update(
+            submit_error=error[:2000],
+            submit_next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        logger.info(
+            "order %s submit attempt %s failed (%s); retry in %.1fs",
+            order.pk,
+            attempts,
+            error,
+            delay,
+        )
+        return Retry(delay)
+    # Refused, or out of attempts: the order ends in Error and Lever hears why (DESIGN.md §2).
+    message = (
+        f"Backcheck refused the order: {exc.message}"
+        if exc.kind == "permanent"
+        else f"Backcheck could not be reached after {attempts} attempts ({exc.message})."
+    )
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().select_related("tenant").get(pk=order.pk)
+        old = _view_of(locked)
+        new = dataclasses.replace(old, status="Error", error_message=message)
+        Order.objects.filter(pk=order.pk).update(
+            submit_state=Order.SubmitState.FAILED,
+            submit_error=error[:2000],
+            is_active=False,
+            status="Error",
+            error_message=message,
+            state=new.to_json(),
+            pending_callback_password=None,
+        )
+        StatusEvent.objects.create(
+            order=locked,
+            source=StatusEvent.Source.SYSTEM,
+            outcome=StatusEvent.Outcome.APPLIED,
+            from_status=locked.status,
+            to_status="Error",
+            reason=message[:500],
+        )
+        note_enqueue(
+            tenant=locked.tenant,
+            order=locked,
+            opportunity_id=locked.opportunity_id,
+            kind="order",
+            text=render_order_note(new, package_name=locked.package_name),
+        )
+    logger.warning("order %s submit failed: %s", order.pk, error)
+    return None
+
+
+def _view_of(order: Order) -> OrderView:
+    if order.state:
+        return OrderView.from_json(order.state)
+    # Before Backcheck has answered, the order is treated as just Initiated with nothing known.
+    return OrderView(
+        status="Initiated",
+        order_number=None,
+        piecemeal_status=None,
+        score=None,
+        report_url=None,
+        completed_at=None,
+        error_message=None,
+        services=(),
+        last_updated_at=None,
+        last_rank=None,
+    )
+
+
+def order_apply_screening(
+    *,
+    order_id: int,
+    screening: Screening,
+    source: str,
+    inbound_event: InboundEvent | None = None,
+    actor: str = "",
+) -> Decision:
+    """Apply one screening snapshot to an order: history, fields, services and notes."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("tenant").get(pk=order_id)
+        tenant = order.tenant
+        first = order.state is None
+        current = _view_of(order)
+        seen = set(order.history.exclude(payload_hash="").values_list("payload_hash", flat=True))
+        if first:
+            new = view_from_screening(screening)
+            decision = Decision(outcome="applied", reason="", old=current, new=new)
+        else:
+            decision = apply_snapshot(current, screening, seen_hashes=seen)
+        from_status = "" if first else current.status
+        StatusEvent.objects.create(
+            order=order,
+            inbound_event=inbound_event,
+            source=source,
+            outcome=decision.outcome,
+            reason=decision.reason[:500],
+            from_status=from_status,
+            to_status=decision.new.status if decision.outcome == "applied" else from_status,
+            arrived_status=screening.status,
+            arrived_piecemeal_status=screening.piecemeal_status or "",
+            arrived_score=screening.score or "",
+            arrived_updated_at=screening.updated_at,
+            payload_hash=screening.canonical_hash(),
+            actor=actor,
+        )
+        now = timezone.now()
+        fields: dict = {"updated_at": now}
+        if source in (StatusEvent.Source.CALLBACK, StatusEvent.Source.RECONCILE):
+            fields["last_heard_at"] = now
+        if decision.outcome == "applied":
+            new = decision.new
+            fields.update(
+                state=new.to_json(),
+                status=new.status,
+                order_number=new.order_number or "",
+                piecemeal_status=new.piecemeal_status or "",
+                score=new.score or "",
+                report_url=new.report_url or "",
+                completed_at=new.completed_at,
+                error_message=new.error_message or "",
+                screening_id=order.screening_id or screening.id,
+            )
+            if new.status not in ACTIVE_STATUSES:
+                fields["is_active"] = False
+            elif (
+                not order.is_active
+                and not Order.objects.filter(
+                    tenant=tenant, opportunity_id=order.opportunity_id, is_active=True
+                ).exists()
+            ):
+                fields["is_active"] = True  # e.g. Error → In Progress with no newer order
+            _sync_services(order, new)
+            if first:
+                texts = [("order", render_order_note(new, package_name=order.package_name))]
+            else:
+                texts = notes_for_decision(
+                    decision,
+                    piecemeal=tenant.piecemeal,
+                    cma=tenant.cma,
+                    package_name=order.package_name,
+                )
+            for kind, text in texts:
+                note_enqueue(
+                    tenant=tenant,
+                    order=order,
+                    opportunity_id=order.opportunity_id,
+                    kind=kind,
+                    text=text,
+                    inbound_event=inbound_event,
+                )
+        Order.objects.filter(pk=order.pk).update(**fields)
+    return decision
+
+
+def _sync_services(order: Order, view: OrderView) -> None:
+    keep = []
+    for position, service in enumerate(view.services):
+        ScreeningService.objects.update_or_create(
+            order=order,
+            service_id=service.id,
+            defaults={
+                "position": position,
+                "name": service.name,
+                "status": service.status,
+                "score": service.score or "",
+                "completed_at": service.completed_at,
+                "report_url": service.report_url or "",
+            },
+        )
+        keep.append(service.id)
+    ScreeningService.objects.filter(order=order).exclude(service_id__in=keep).delete()
+
+
+def order_request_cancel(*, order: Order, actor: str) -> None:
+    """Ask Backcheck to cancel; the status changes only when Backcheck confirms."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in CANCELLABLE or not locked.screening_id:
+            raise InvalidOrderState(
+                f"An order that is {locked.status or 'not yet at Backcheck'} cannot be cancelled."
+            )
+        Order.objects.filter(pk=locked.pk).update(cancel_requested_at=timezone.now())
+        OrderAction.objects.create(order=locked, actor=actor, action="cancel")
+        StatusEvent.objects.create(
+            order=locked,
+            source=StatusEvent.Source.ACTION,
+            outcome=StatusEvent.Outcome.RECORDED,
+            actor=actor,
+            from_status=locked.status,
+            to_status=locked.status,
+            reason="Cancellation requested.",
+        )
+    from orders.tasks import cancel_order
+
+    enqueue(cancel_order, order.pk)
+
+
+def order_cancel_submit(*, order_id: int, attempt: int = 1) -> Retry | None:
+    order = Order.objects.select_related("tenant").get(pk=order_id)
+    if order.status not in CANCELLABLE:
+        return None
+    try:
+        with BackcheckClient.for_tenant(order.tenant) as client:
+            screening = client.cancel_screening(order.screening_id)
+    except HttpError as exc:
+        if exc.kind != "permanent" and attempt < settings.NOTE_MAX_ATTEMPTS:
+            return Retry(retry_backoff(attempt, exc.retry_after_s))
+        StatusEvent.objects.create(
+            order=order,
+            source=StatusEvent.Source.CANCEL,
+            outcome=StatusEvent.Outcome.RECORDED,
+            from_status=order.status,
+            to_status=order.status,
+            reason=f"Backcheck did not cancel: {exc}"[:500],
+        )
+        return None
+    order_apply_screening(order_id=order.pk, screening=screening, source=StatusEvent.Source.CANCEL)
+    return None
+
+
+def order_resync(*, order: Order, actor: str) -> None:
+    """Post the order's current state to Lever again (or resubmit an order Backcheck never got)."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().select_related("tenant").get(pk=order.pk)
+        OrderAction.objects.create(order=locked, actor=actor, action="resync")
+        if locked.submit_state == Order.SubmitState.PENDING and not locked.state:
+            from orders.tasks import submit_order
+
+            Order.objects.filter(pk=locked.pk).update(submit_next_attempt_at=None)
+            enqueue(submit_order, locked.pk)
+            return
+        if not locked.state:
+            raise InvalidOrderState("The order has no status to resync yet.")
+        view = OrderView.from_json(locked.state)
+        StatusEvent.objects.create(
+            order=locked,
+            source=StatusEvent.Source.ACTION,
+            outcome=StatusEvent.Outcome.RECORDED,
+            actor=actor,
+            from_status=locked.status,
+            to_status=locked.status,
+            reason="Resync to Lever requested.",
+        )
+        tenant = locked.tenant
+        if tenant.piecemeal and view.piecemeal_status:
+            note_enqueue(
+                tenant=tenant,
+                order=locked,
+                opportunity_id=locked.opportunity_id,
+                kind="piecemeal",
+                text=render_piecemeal_note(view, cma=tenant.cma),
+                is_resync=True,
+            )
+        note_enqueue(
+            tenant=tenant,
+            order=locked,
+            opportunity_id=locked.opportunity_id,
+            kind="order",
+            text=render_order_note(view, package_name=locked.package_name),
+            is_resync=True,
+        )
+
+
+def orders_due_for_reconcile(*, now=None):
+    now = now or timezone.now()
+    quiet_since = now - timedelta(seconds=settings.RECONCILE_AFTER_S)
+    return (
+        Order.objects.filter(is_active=True, submit_state=Order.SubmitState.SUBMITTED)
+        .filter(
+            Q(last_heard_at__lt=quiet_since)
+            | Q(last_heard_at__isnull=True, created_at__lt=quiet_since)
+        )
+        .exclude(screening_id="")
+    )
+
+
+def order_reconcile(*, order_id: int) -> Decision | None:
+    """Read the screening from Backcheck and apply it like a callback (DESIGN.md §6)."""
+    order = Order.objects.select_related("tenant").get(pk=order_id)
+    if not order.screening_id:
+        return None
+    try:
+        with BackcheckClient.for_tenant(order.tenant) as client:
+            screening = client.get_screening(order.screening_id)
+    except HttpError as exc:
+        logger.warning("reconcile of order %s failed: %s", order.pk, exc)
+        # Hearing nothing is not news: next run tries again (last_heard_at unchanged).
+        return None
+    return order_apply_screening(
+        order_id=order.pk, screening=screening, source=StatusEvent.Source.RECONCILE
+    )
+
+
+def orders_submit_sweep(*, now=None) -> list[int]:
+    """Orders whose submission nobody is working on (lost publish, killed worker)."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
+    # Due retries and claims whose lease ran out (the worker died mid-request) alike: a copy
+    # enqueued twice is harmless, the claim in order_submit lets one through.
+    stuck = Order.objects.filter(submit_state=Order.SubmitState.PENDING).filter(
+        Q(submit_next_attempt_at__lt=now)
+        | Q(submit_next_attempt_at__isnull=True, created_at__lt=now - lease)
+    )
+    return list(stuck.values_list("pk", flat=True))

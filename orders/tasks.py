@@ -1,0 +1,94 @@
+"""Celery tasks: ids in, one service call, the retry policy here (STYLE.md habit 5).
+
+A task never sleeps waiting for a rate limit or a back-off: it re-publishes itself with a
+countdown, so one busy tenant cannot starve the others' worker slots. The rows are the truth; a
+lost message is recovered by `sweep_outbox`, never by the broker's visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from orders.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+def _again(task, countdown: float, *args) -> None:
+    enqueue(task, *args, countdown=max(0.0, countdown))
+
+
+@shared_task(name="orders.process_inbound", bind=True)
+def process_inbound(self, event_id: int) -> None:
+    from orders.services.inbound import inbound_process
+
+    result = inbound_process(event_id=event_id)
+    if result is not None:
+        _again(process_inbound, result.countdown, event_id)
+
+
+@shared_task(name="orders.submit_order", bind=True)
+def submit_order(self, order_id: int) -> None:
+    from orders.services.orders import order_submit
+
+    result = order_submit(order_id=order_id)
+    if result is not None:
+        _again(submit_order, result.countdown, order_id)
+
+
+@shared_task(name="orders.deliver_notes", bind=True)
+def deliver_notes(self, note_id: int) -> None:
+    from orders.services.notes import notes_deliver
+
+    result = notes_deliver(note_id=note_id, task_id=self.request.id or "")
+    if result is not None:
+        _again(deliver_notes, result.countdown, result.note_id)
+
+
+@shared_task(name="orders.cancel_order", bind=True)
+def cancel_order(self, order_id: int, attempt: int = 1) -> None:
+    from orders.services.orders import order_cancel_submit
+
+    result = order_cancel_submit(order_id=order_id, attempt=attempt)
+    if result is not None:
+        _again(cancel_order, result.countdown, order_id, attempt + 1)
+
+
+@shared_task(name="orders.reconcile_order")
+def reconcile_order(order_id: int) -> None:
+    from orders.services.orders import order_reconcile
+
+    order_reconcile(order_id=order_id)
+
+
+@shared_task(name="orders.sweep_outbox")
+def sweep_outbox() -> dict:
+    """Re-enqueue inbound events, order submissions and notes that nobody is working on."""
+    from orders.services.inbound import inbound_events_sweep
+    from orders.services.notes import notes_sweep
+    from orders.services.orders import orders_submit_sweep
+
+    events = inbound_events_sweep()
+    for event_id in events:
+        enqueue(process_inbound, event_id)
+    orders = orders_submit_sweep()
+    for order_id in orders:
+        enqueue(submit_order, order_id)
+    notes = notes_sweep()
+    counts = {"inbound": len(events), "orders": len(orders), "notes": notes}
+    if any(counts.values()):
+        logger.info("sweeper re-enqueued %s", counts)
+    return counts
+
+
+@shared_task(name="orders.reconcile_quiet_orders")
+def reconcile_quiet_orders() -> int:
+    """Poll Backcheck for active orders that have been quiet for RECONCILE_AFTER_S."""
+    from orders.services.orders import orders_due_for_reconcile
+
+    ids = list(orders_due_for_reconcile().values_list("pk", flat=True)[:500])
+    for order_id in ids:
+        enqueue(reconcile_order, order_id)
+    return len(ids)
