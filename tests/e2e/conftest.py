@@ -139,3 +139,88 @@ def celery_worker_process(
     worker.start()
     yield worker
     worker.stop()
+
+
+SIGNATURE_TOKEN = "e2e-signature-token-0123456789abcdef"
+
+
+class Wired:
+    """A tenant wired to fresh fakes, and helpers to drive and observe a case."""
+
+    def __init__(self, tenant, lever, backcheck, api_key: str, live_server_url: str) -> None:
+        self.tenant = tenant
+        self.lever = lever
+        self.backcheck = backcheck
+        self.api_key = api_key
+        self.webhook_url = f"{live_server_url}/api/v1/webhooks/lever/{tenant.webhook_id}/"
+
+    def candidate(self, name: str) -> str:
+        from connectors.lever.fake_server import DEMO_SEED
+
+        return DEMO_SEED["candidates"][name]["opportunity_id"]
+
+    def trigger(self, name: str) -> dict:
+        from connectors.lever.fake_server import DEMO_SEED
+
+        return self.lever.move_to_stage(
+            self.api_key, self.candidate(name), DEMO_SEED["background_check_stage_id"],
+            webhook_url=self.webhook_url,
+        )
+
+    def notes(self, name: str) -> list[str]:
+        return [n["value"] for n in self.lever.notes(self.api_key, self.candidate(name))]
+
+    def wait_notes(self, name: str, count: int, timeout: float = 20.0) -> list[str]:
+        wait_until(lambda: len(self.notes(name)) >= count, timeout=timeout,
+                   message=f"{count} notes on {name} (have {self.notes(name)!r})")
+        return self.notes(name)
+
+    def order(self, name: str):
+        from orders.models import Order
+
+        return Order.objects.filter(tenant=self.tenant,
+                                    opportunity_id=self.candidate(name)).order_by("-id").first()
+
+    def wait_order(self, name: str, predicate=lambda o: o is not None, timeout: float = 20.0):
+        def check():
+            order = self.order(name)
+            return order if order is not None and predicate(order) else None
+
+        return wait_until(check, timeout=timeout, message=f"order of {name}")
+
+
+@pytest.fixture
+def wired(celery_worker_process, transactional_db, live_server):
+    """Yield a `Wired` factory: wired(piecemeal=..., cma=...)."""
+    import secrets
+
+    from connectors.backcheck.fake_server import FakeBackcheck
+    from connectors.lever.fake_server import DEMO_SEED, FakeLever, seed_demo
+    from connectors.models import Package, Tenant
+
+    started = []
+
+    def make(*, piecemeal: bool = False, cma: bool = False, step_seconds: float = 0.3,
+             default_package: bool = True, **tenant_fields) -> Wired:
+        lever = FakeLever(webhook_retry_gaps=(0.2, 0.4, 0.8, 1.0, 1.0)).start()
+        backcheck = FakeBackcheck(step_seconds=step_seconds, callback_retry_seconds=0.5,
+                                  first_order_number=123).start()
+        started.extend([lever, backcheck])
+        api_key = "e2e-lever-key-" + secrets.token_hex(12)
+        seed_demo(lever, api_key, SIGNATURE_TOKEN)
+        tenant = Tenant.objects.create(
+            name="E2E Corp", slug="e2e-" + secrets.token_hex(3), lever_base_url=lever.base_url,
+            backcheck_base_url=backcheck.url,
+            trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
+            lever_api_key=api_key, lever_signature_token=SIGNATURE_TOKEN,
+            backcheck_client_id=backcheck.client_id,
+            backcheck_client_secret=backcheck.client_secret,
+            piecemeal=piecemeal, cma=cma, **tenant_fields,
+        )
+        Package.objects.create(tenant=tenant, code="std-ca", name="Standard Canada",
+                               lever_tag="standard-ca", is_default=default_package)
+        return Wired(tenant, lever, backcheck, api_key, live_server.url)
+
+    yield make
+    for fake in started:
+        fake.stop()
