@@ -183,7 +183,9 @@ class FakeBackcheck:
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]
-        for target, name in ((server.serve_forever, "http"), (self._dispatch, "dispatch")):
+        # A short poll interval keeps `stop()` (and so every test's teardown) fast.
+        serve = lambda: server.serve_forever(poll_interval=0.05)  # noqa: E731
+        for target, name in ((serve, "http"), (self._dispatch, "dispatch")):
             thread = threading.Thread(target=target, name=f"fake-backcheck-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -628,6 +630,9 @@ _CONTROL = re.compile(r"^/_control/screenings/([^/]+)(?:/(step|script))?$")
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeBackcheck/1.0"
+    # Headers and body go out in separate writes; with Nagle on, every keep-alive answer waits
+    # for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     @property
     def fake(self) -> FakeBackcheck:
@@ -647,7 +652,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(length, MAX_BODY)) if length else b""
-        status = 500
+        headers: dict[str, str] = {}
         try:
             if path.startswith("/_control/"):
                 status, body = self._control(method, path, raw)
@@ -656,30 +661,29 @@ class _Handler(BaseHTTPRequestHandler):
                 if latency:
                     time.sleep(latency)
                 if fault == "drop":
-                    status = 0
+                    self.fake.log_request(method, path, 0, started)
                     self.close_connection = True
                     return
                 if fault == "fail":
                     status = fault_status
                     headers = {"Retry-After": str(retry_after)} if retry_after else {}
                     body = {"code": "SERVICE_UNAVAILABLE", "message": "Injected fault."}
-                    self._reply(status, body, headers)
-                    return
-                status, body = self._api(method, path, raw)
-            self._reply(status, body)
+                else:
+                    status, body = self._api(method, path, raw)
         except ControlError as exc:
             status = exc.status
-            self._reply(status, {"code": HTTPStatus(status).name, "message": exc.message})
-        finally:
-            self.fake.log_request(method, path, status, started)
+            body = {"code": HTTPStatus(status).name, "message": exc.message}
+        # Logged before answering, so a test that got its answer also sees the entry.
+        self.fake.log_request(method, path, status, started)
+        self._reply(status, body, headers)
 
-    def _reply(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+    def _reply(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
         data = json.dumps(body).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
