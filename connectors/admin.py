@@ -51,6 +51,9 @@ def _masked(attr: str, label: str):
 class TenantAdminForm(forms.ModelForm):
     """Runs the services' validation so the admin refuses what the portal refuses."""
 
+    lever_base_url = forms.URLField(max_length=300, assume_scheme="https")
+    backcheck_base_url = forms.URLField(max_length=300, required=False, assume_scheme="https")
+
     class Meta:
         model = Tenant
         fields = ("slug", *services.TENANT_SETTINGS)

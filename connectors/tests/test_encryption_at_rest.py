@@ -1,0 +1,113 @@
+"""Secrets are ciphertext in the database, decrypt back, and rotate between keys."""
+
+from __future__ import annotations
+
+import base64
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import override_settings
+
+from connectors.crypto import Keyring, encrypt, key_id_of
+from connectors.models import Tenant
+from connectors.tests.conftest import CANARIES, CANARY_API_KEY, make_tenant
+
+OLD = "test-k1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ"  # the test settings' key
+NEW_KEY = base64.urlsafe_b64encode(b"n" * 32).decode().rstrip("=")
+WRONG_KEY = base64.urlsafe_b64encode(b"w" * 32).decode().rstrip("=")
+COLUMNS = (
+    "lever_api_key",
+    "lever_signature_token",
+    "backcheck_client_id",
+    "backcheck_client_secret",
+)
+
+
+def raw_secret_rows() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT slug, {', '.join(COLUMNS)} FROM connectors_tenant ORDER BY slug")
+        return cursor.fetchall()
+
+
+def key_ids() -> set[str]:
+    return {key_id_of(value) for row in raw_secret_rows() for value in row[1:] if value}
+
+
+@pytest.mark.django_db
+def test_database_column_holds_only_ciphertext_naming_its_key(tenant):
+    (row,) = raw_secret_rows()
+    stored = " ".join(row[1:])
+    for canary in CANARIES:
+        assert canary not in stored
+    for value in row[1:]:
+        assert value.startswith("enc:v1:test-k1:")
+    assert Tenant.objects.get(pk=tenant.pk).lever_api_key.reveal() == CANARY_API_KEY
+
+
+@pytest.mark.django_db
+def test_ciphertext_copied_into_another_column_does_not_decrypt(tenant):
+    from connectors.crypto import DecryptionError
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE connectors_tenant SET backcheck_client_id = lever_api_key WHERE id = %s",
+            [tenant.pk],
+        )
+    with pytest.raises(DecryptionError):
+        Tenant.objects.get(pk=tenant.pk)
+
+
+@pytest.mark.django_db
+def test_rotation_moves_every_row_to_the_newest_key_and_old_key_can_go(tenant, other_tenant):
+    make_tenant("initech", "Initech")
+    with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY},{OLD}"):
+        with pytest.raises(CommandError, match="2 row"):
+            call_command("rotate_encryption_keys", "--check", stdout=StringIO())
+        out = StringIO()
+        call_command("rotate_encryption_keys", stdout=out)
+        # acme and initech have four secrets each; globex has none.
+        assert "Re-encrypted 2 row(s) (8 value(s)) under key 'k2'" in out.getvalue()
+        assert "1 row(s) were already current" in out.getvalue()
+        assert key_ids() == {"k2"}
+        check = StringIO()
+        call_command("rotate_encryption_keys", "--check", stdout=check)
+        assert "All rows are under the newest key 'k2'" in check.getvalue()
+    with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY}"):
+        assert Tenant.objects.get(slug="acme").lever_api_key.reveal() == CANARY_API_KEY
+        assert Tenant.objects.get(slug="initech").backcheck_client_secret is not None
+
+
+@pytest.mark.django_db
+def test_rotation_with_a_wrong_key_is_a_hard_error_and_changes_nothing(tenant):
+    before = raw_secret_rows()
+    with override_settings(FIELD_ENCRYPTION_KEYS=f"test-k1:{WRONG_KEY}"):
+        with pytest.raises(CommandError, match="wrong key or tampered"):
+            call_command("rotate_encryption_keys", stdout=StringIO())
+    assert raw_secret_rows() == before
+
+
+@pytest.mark.django_db
+def test_rotation_with_a_missing_key_rolls_back_rows_already_rotated(tenant):
+    make_tenant("zeta", "Zeta")  # rotated after acme, so acme is already rewritten when it fails
+    gone = Keyring((("gone", b"g" * 32),))
+    token = encrypt("lost-secret-value", context="connectors.tenant.lever_api_key", ring=gone)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE connectors_tenant SET lever_api_key = %s WHERE slug = 'zeta'", [token]
+        )
+    before = raw_secret_rows()
+    with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY},{OLD}"):
+        with pytest.raises(CommandError, match="No key with id 'gone'"):
+            call_command("rotate_encryption_keys", stdout=StringIO())
+    assert raw_secret_rows() == before
+
+
+@pytest.mark.django_db
+def test_rotation_without_any_key_configured_is_a_hard_error(tenant):
+    with override_settings(FIELD_ENCRYPTION_KEYS=""):
+        with pytest.raises(CommandError, match="FIELD_ENCRYPTION_KEYS is not set"):
+            call_command("rotate_encryption_keys", stdout=StringIO())
+
