@@ -1,0 +1,24 @@
+"""Gunicorn settings for the web container, read from the environment.
+
+`gunicorn integration_portal.wsgi -c gunicorn.conf.py`. Workers are processes (sync, with a few
+threads each): the views only validate, store and enqueue, so requests are short.
+"""
+
+import multiprocessing
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Lever expects its webhook answered within seconds; a request stuck this long is killed.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# Recycle workers now and then so a slow leak never takes the web tier down.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = max_requests // 10
+# The TLS-terminating proxy in front sets X-Forwarded-Proto; trust it from these addresses.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
