@@ -1,0 +1,366 @@
+"""Lever Data API client: one method per call we make, typed answers (lever-api.md).
+
+All HTTP goes through `connectors.http.HttpClient` (timeouts, User-Agent, error classification).
+What this layer adds: Basic auth with the tenant's key, the per-key rate limiter asked before
+every request, Lever's response envelopes and pagination, and typed objects.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from connectors.http import HttpClient, HttpError, HttpResponse
+from connectors.lever.ratelimit import Limiter, get_limiter
+
+PAGE_LIMIT = 100  # Lever's maximum `limit` (lever-api.md, Responses)
+MAX_PAGES = 1000  # a server that never stops saying hasNext must not loop us forever
+# Without Retry-After/X-RateLimit-Reset a 429 blocks the key for BASE·2^(n-1) s (n = 429s in a
+# row), capped, with jitter so that the workers of one tenant do not all return at once.
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+
+
+class LeverNotConfigured(ValueError):
+    """The tenant has no Lever API key stored."""
+
+
+class RateLimited(HttpError):
+    """Our own limiter says wait; raised before anything is sent, so it is always safe to retry."""
+
+    def __init__(self, retry_after_s: float, message: str | None = None) -> None:
+        super().__init__(
+            kind="transient",
+            message=message or f"Lever rate limit for this API key: retry in {retry_after_s:.2f}s",
+            status=None,
+            retry_after_s=retry_after_s,
+        )
+
+
+@dataclass(frozen=True)
+class Phone:
+    type: str | None
+    value: str
+
+
+@dataclass(frozen=True)
+class StageChange:
+    to_stage_id: str
+    updated_at: int  # epoch ms
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    id: str
+    name: str
+    emails: list[str]
+    phones: list[Phone]
+    contact: str | None
+    stage: str | None
+    archived: dict | None
+    tags: list[str]
+    posting_tags: list[str]
+    stage_changes: list[StageChange]
+    show_url: str | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str | None
+    access_role: str | None
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    text: str  # the note's value, as posted
+    created_at: int | None
+
+
+def backoff_after_429(strikes: int) -> float:
+    """Jittered exponential wait when Lever's 429 names no wait of its own."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, strikes - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _seg(value: str) -> str:
+    # Ids come from webhook bodies (unsigned data): never let one add path segments or a query.
+    return quote(str(value), safe="")
+
+
+def _shape_error(what: str, response: HttpResponse) -> HttpError:
+    # A 2xx we cannot read is most likely a proxy or maintenance page: retrying a read is safe.
+    return HttpError(
+        "transient", f"unexpected Lever response for {what}", response.status, None, None,
+        response.duration_ms,
+    )
+
+
+def _str_list(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str) and item]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
+    phones = [
+        Phone(type=p.get("type") if isinstance(p.get("type"), str) else None, value=p["value"])
+        for p in data.get("phones") or []
+        if isinstance(p, dict) and isinstance(p.get("value"), str) and p["value"].strip()
+    ]
+    changes = [
+        StageChange(to_stage_id=c["toStageId"], updated_at=int(c.get("updatedAt") or 0))
+        for c in data.get("stageChanges") or []
+        if isinstance(c, dict) and isinstance(c.get("toStageId"), str)
+    ]
+    stage = data.get("stage")
+    if isinstance(stage, dict):  # `expand=stage` inlines {"id", "text"}
+        stage = stage.get("id")
+    urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
+    archived = data.get("archived")
+    return Opportunity(
+        id=str(data["id"]),
+        name=str(data.get("name") or ""),
+        emails=_str_list(data.get("emails")),
+        phones=phones,
+        contact=data.get("contact") if isinstance(data.get("contact"), str) else None,
+        stage=stage if isinstance(stage, str) else None,
+        archived=archived if isinstance(archived, dict) else None,
+        tags=_str_list(data.get("tags")),
+        posting_tags=posting_tags,
+        stage_changes=changes,
+        show_url=urls.get("show") if isinstance(urls.get("show"), str) else None,
+    )
+
+
+def _parse_note(item: dict) -> Note:
+    text = None
+    for f in item.get("fields") or []:
+        if isinstance(f, dict) and f.get("type") == "note" and isinstance(f.get("value"), str):
+            text = f["value"]
+            break
+    if text is None:
+        text = item.get("text") if isinstance(item.get("text"), str) else ""
+    return Note(id=str(item["id"]), text=text, created_at=_int_or_none(item.get("createdAt")))
+
+
+class LeverClient:
+    """One tenant's view of Lever. Every method may raise `HttpError` (or `RateLimited`)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        rate: float = 10.0,
+        burst: int = 10,
+        limiter: Limiter | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        if not api_key:
+            raise LeverNotConfigured("A Lever API key is required.")
+        self._api_key = api_key
+        self.rate = rate
+        self.burst = burst
+        self.limiter = limiter if limiter is not None else get_limiter()
+        # Lever's API keys are Basic auth user names with an empty password (lever-api.md).
+        self._http = HttpClient(
+            base_url,
+            auth=(api_key, ""),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"LeverClient(base_url={self._http.base_url!r})"
+
+    @classmethod
+    def for_tenant(cls, tenant: Any, *, limiter: Limiter | None = None) -> LeverClient:
+        from connectors.models import LEVER_BASE_URL_PRESETS
+
+        secret = tenant.lever_api_key
+        if not secret:
+            raise LeverNotConfigured(f"Tenant {tenant.slug!r} has no Lever API key stored.")
+        base_url = LEVER_BASE_URL_PRESETS.get(tenant.lever_base_url, tenant.lever_base_url)
+        return cls(
+            base_url=base_url,
+            api_key=secret.reveal(),
+            rate=float(tenant.lever_rate_per_s),
+            burst=int(tenant.lever_burst),
+            limiter=limiter,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LeverClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the one path every call takes ------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
+        wait = self.limiter.try_acquire(self._api_key, rate=self.rate, burst=self.burst)
+        if wait > 0:
+            raise RateLimited(wait)
+        try:
+            return self._http.request(method, path, **kwargs)
+        except HttpError as exc:
+            if exc.status == 429:
+                # Lever's bucket is empty for this key: stop every process, not just this one.
+                if exc.retry_after_s is None or exc.retry_after_s <= 0:
+                    exc.retry_after_s = backoff_after_429(self.limiter.strike(self._api_key))
+                self.limiter.block(self._api_key, exc.retry_after_s)
+            raise
+
+    def _get_data(self, path: str, what: str, params: dict | None = None) -> dict:
+        response = self._request("GET", path, params=params)
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            raise _shape_error(what, response)
+        return body["data"]
+
+    def _get_all(self, path: str, what: str) -> list[dict]:
+        items: list[dict] = []
+        params: dict[str, Any] = {"limit": PAGE_LIMIT}
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            response = self._request("GET", path, params=params)
+            body = response.body
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise _shape_error(what, response)
+            items.extend(item for item in body["data"] if isinstance(item, dict) and "id" in item)
+            token = body.get("next")
+            if not body.get("hasNext") or not isinstance(token, str) or not token:
+                return items
+            if token in seen:
+                raise _shape_error(f"{what} (pagination repeats itself)", response)
+            seen.add(token)
+            params = {"limit": PAGE_LIMIT, "offset": token}
+        raise _shape_error(f"{what} (more than {MAX_PAGES} pages)", response)
+
+    # -- reads ------------------------------------------------------------------------------
+    def get_opportunity(self, opportunity_id: str) -> Opportunity:
+        """The opportunity with its stage history, tags, and the tags of its postings."""
+        data = self._get_data(
+            f"opportunities/{_seg(opportunity_id)}",
+            "opportunity",
+            params={"expand": "applications"},
+        )
+        if not isinstance(data.get("id"), str):
+            raise HttpError("transient", "unexpected Lever response for opportunity: no id")
+        posting_tags: list[str] = []
+        for application in data.get("applications") or []:
+            posting = application.get("posting") if isinstance(application, dict) else None
+            if isinstance(posting, dict):  # already expanded
+                tags = _str_list(posting.get("tags"))
+            elif isinstance(posting, str) and posting:
+                tags = _str_list(
+                    self._get_data(f"postings/{_seg(posting)}", "posting").get("tags")
+                )
+            else:
+                continue
+            posting_tags.extend(tag for tag in tags if tag not in posting_tags)
+        return _parse_opportunity(data, posting_tags)
+
+    def list_stages(self) -> list[Stage]:
+        return [
+            Stage(id=str(item["id"]), text=str(item.get("text") or ""))
+            for item in self._get_all("stages", "stages")
+        ]
+
+    def list_users(self) -> list[User]:
+        return [
+            User(
+                id=str(item["id"]),
+                name=str(item.get("name") or ""),
+                email=item.get("email") if isinstance(item.get("email"), str) else None,
+                access_role=(
+                    item.get("accessRole") if isinstance(item.get("accessRole"), str) else None
+                ),
+            )
+            for item in self._get_all("users", "users")
+        ]
+
+    def list_notes(self, opportunity_id: str) -> list[Note]:
+        return [
+            _parse_note(item)
+            for item in self._get_all(f"opportunities/{_seg(opportunity_id)}/notes", "notes")
+        ]
+
+    # -- writes -----------------------------------------------------------------------------
+    def create_note(
+        self,
+        opportunity_id: str,
+        *,
+        value: str,
+        secret: bool = False,
+        perform_as: str | None = None,
+    ) -> str:
+        """Post a note; returns its id. Lever has no idempotency key (see DESIGN.md §7)."""
+        params = {"perform_as": perform_as} if perform_as else None
+        response = self._request(
+            "POST",
+            f"opportunities/{_seg(opportunity_id)}/notes",
+            params=params,
+            json_body={"value": value, "secret": bool(secret)},
+        )
+        data = response.body.get("data") if isinstance(response.body, dict) else None
+        if isinstance(data, dict):
+            # Documented: {"noteId"}; some real responses carry the whole note with `id`.
+            for key in ("noteId", "id"):
+                if isinstance(data.get(key), str) and data[key]:
+                    return data[key]
+        # Lever said yes but not which note: the note probably exists, so the caller must look
+        # before posting again — exactly the ambiguous case.
+        raise HttpError(
+            "ambiguous", "Lever accepted the note but returned no note id", response.status,
+            None, None, response.duration_ms,
+        )
+
+    def update_note(self, opportunity_id: str, note_id: str, *, value: str) -> None:
+        # Only notes created through the API can be replaced (lever-api.md, notes).
+        self._request(
+            "PUT",
+            f"opportunities/{_seg(opportunity_id)}/notes/{_seg(note_id)}",
+            json_body={"values": [{"value": value}]},
+        )
+
+    def add_tags(self, opportunity_id: str, tags: list[str]) -> None:
+        self._request(
+            "POST", f"opportunities/{_seg(opportunity_id)}/addTags", json_body={"tags": list(tags)}
+        )
+
+    def remove_tags(self, opportunity_id: str, tags: list[str]) -> None:
+        self._request(
+            "POST",
+            f"opportunities/{_seg(opportunity_id)}/removeTags",
+            json_body={"tags": list(tags)},
+        )
+
+    def add_links(self, opportunity_id: str, links: list[str]) -> None:
+        self._request(
+            "POST",
+            f"opportunities/{_seg(opportunity_id)}/addLinks",
+            json_body={"links": list(links)},
+        )
