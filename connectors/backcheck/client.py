@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from connectors.backcheck.mapping import Candidate
 from connectors.backcheck.schema import SchemaError, Screening, parse_screening
+from connectors.crypto import Secret
 from connectors.http import HttpClient, HttpError
 
 # Refresh this long before the announced expiry (capped at a tenth of the lifetime for short-lived
@@ -91,8 +92,8 @@ class BackcheckClient:
             raise BackcheckNotConfigured(f"Tenant {tenant.slug!r} has no {', '.join(missing)} set.")
         return cls(
             base_url=tenant.backcheck_base_url,
-            client_id=tenant.backcheck_client_id.reveal(),
-            client_secret=tenant.backcheck_client_secret.reveal(),
+            client_id=_reveal(tenant.backcheck_client_id),
+            client_secret=_reveal(tenant.backcheck_client_secret),
         )
 
     def close(self) -> None:
@@ -252,6 +253,11 @@ class BackcheckClient:
             lambda: self._call("POST", _screening_path(screening_id) + "/cancel")
         )
         return _screening(response.body, response.status)
+
+
+def _reveal(value: Secret | str) -> str:
+    # A tenant loaded from the database holds `Secret`s; one just assigned in code may hold str.
+    return value.reveal() if isinstance(value, Secret) else str(value)
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -20,9 +20,7 @@ def test_generated_credentials_are_random_256_bit_urlsafe_strings() -> None:
     other_username, other_password = generate_callback_credentials()
     for value in (username, password):
         assert len(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))) == 32
-        assert set(value) <= set(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-        )
+        assert set(value) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     assert len({username, password, other_username, other_password}) == 4
 
 
