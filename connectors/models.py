@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -122,3 +123,82 @@ class TenantAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.field}".strip()
+
+
+class IntakeLinkQuerySet(models.QuerySet):
+    def recent(self) -> IntakeLinkQuerySet:
+        """The newest links first, as the tenant page lists them (a page, not the history)."""
+        return self.select_related("tenant").order_by("-created_at", "-id")[:20]
+
+    def unacknowledged_uses(self) -> IntakeLinkQuerySet:
+        """Used links whose "credentials received" notice nobody has dismissed yet."""
+        return (
+            self.filter(used_at__isnull=False, notice_dismissed_at__isnull=True)
+            .select_related("tenant")
+            .order_by("-used_at", "-id")
+        )
+
+
+class IntakeLink(models.Model):
+    """A single-use, expiring link through which a customer types in their Lever credentials.
+
+    Only an HMAC of the link's token is stored (connectors/intake.py says under which key), so a
+    database dump does not hand out usable links. Services live in connectors/intake.py.
+    """
+
+    OPEN = "open"
+    USED = "used"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    LOCKED = "locked"
+    MAX_FAILED_ATTEMPTS = 5
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="intake_links")
+    token_hmac = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_label = models.CharField(max_length=200, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The "credentials received" notice stays on the tenant page until someone dismisses it.
+    notice_dismissed_at = models.DateTimeField(null=True, blank=True)
+    notice_dismissed_by_label = models.CharField(max_length=200, blank=True)
+
+    objects = IntakeLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"intake link #{self.pk} for {self.tenant_id} ({self.state})"
+
+    def state_at(self, now: Any) -> str:
+        # Precedence: what happened to the link beats the clock, so a link used an hour before
+        # it expired still reads "used".
+        if self.used_at is not None:
+            return self.USED
+        if self.revoked_at is not None:
+            return self.REVOKED
+        if self.locked_at is not None:
+            return self.LOCKED
+        if self.expires_at <= now:
+            return self.EXPIRED
+        return self.OPEN
+
+    @property
+    def state(self) -> str:
+        from django.utils import timezone
+
+        return self.state_at(timezone.now())
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.MAX_FAILED_ATTEMPTS - self.failed_attempts)
