@@ -94,9 +94,7 @@ class PackageAdminForm(forms.ModelForm):
             return data
         values = {key: data[key] for key in services.PACKAGE_SETTINGS if key in data}
         try:
-            data.update(
-                services.clean_package_values(tenant, values, exclude_pk=self.instance.pk)
-            )
+            data.update(services.clean_package_values(tenant, values, exclude_pk=self.instance.pk))
         except ValidationError as exc:
             self._update_errors(exc)
         return data
@@ -214,4 +212,3 @@ class TenantAuditEntryAdmin(SuperAdminOnly, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-

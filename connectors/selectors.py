@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from connectors.access import tenant_get_for_user, tenants_visible_to
 from connectors.models import SECRET_FIELDS, Package, Tenant, TenantAuditEntry
@@ -32,6 +32,11 @@ def tenant_list(*, user: Any) -> QuerySet[Tenant]:
 def tenant_get(*, user: Any, slug: str) -> Tenant:
     """The tenant if the user may see it; Http404 otherwise (another tenant is not found)."""
     return tenant_get_for_user(user, slug=slug)
+
+
+def tenant_list_all() -> QuerySet[Tenant]:
+    """Every tenant with its package count, for the command line (it runs as the operator)."""
+    return Tenant.objects.annotate(package_count=Count("packages")).order_by("slug")
 
 
 def tenant_get_by_slug(*, slug: str) -> Tenant | None:

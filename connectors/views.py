@@ -15,14 +15,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors import selectors, services
-from connectors.access import is_super_admin, super_admin_required, tenant_get_for_user
+from connectors.access import is_super_admin, super_admin_required
 from connectors.checks import tenant_check
 from connectors.forms import ManagersForm, PackageForm, SecretForm, TenantForm, add_service_errors
 from connectors.models import SECRET_FIELDS, Tenant
 
 
 def _tenant(request: HttpRequest, slug: str) -> Tenant:
-    return tenant_get_for_user(request.user, slug=slug)
+    return selectors.tenant_get(user=request.user, slug=slug)
 
 
 @login_required
@@ -78,9 +78,7 @@ def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = TenantForm(request.POST or None, initial=TenantForm.initial_for(tenant), editing=True)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.tenant_update(
-                tenant=tenant, actor=request.user, **form.settings()
-            )
+            changed = services.tenant_update(tenant=tenant, actor=request.user, **form.settings())
         except ValidationError as exc:
             add_service_errors(form, exc, TenantForm.ALIASES)
         else:

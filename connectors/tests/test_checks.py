@@ -28,17 +28,26 @@ STAGES = [
     {"id": "stage-background-check", "text": "Background Check"},
     {"id": "applicant-new", "text": "New applicant"},
 ]
-USERS = [{"id": "user-1", "name": "Rita Recruiter", "email": "rita@example.test",
-          "accessRole": "super admin"}]
+USERS = [
+    {
+        "id": "user-1",
+        "name": "Rita Recruiter",
+        "email": "rita@example.test",
+        "accessRole": "super admin",
+    }
+]
 
 
 @pytest.fixture
 def fakes():
-    with FakeLever() as lever, FakeBackcheck(
-        client_id=CANARY_CLIENT_ID,
-        client_secret=CANARY_CLIENT_SECRET,
-        packages={"std-ca": "Standard Canada", "exec": "Executive"},
-    ) as backcheck:
+    with (
+        FakeLever() as lever,
+        FakeBackcheck(
+            client_id=CANARY_CLIENT_ID,
+            client_secret=CANARY_CLIENT_SECRET,
+            packages={"std-ca": "Standard Canada", "exec": "Executive"},
+        ) as backcheck,
+    ):
         lever.add_account(CANARY_API_KEY, users=USERS, stages=STAGES)
         yield lever, backcheck
 
@@ -102,7 +111,9 @@ def test_check_with_wrong_backcheck_credentials_reports_them(wired_tenant):
 
 def test_check_of_unreachable_providers_is_reported_not_raised(tenant):
     services.tenant_update(
-        tenant=tenant, actor="cli", lever_base_url="http://127.0.0.1:9/v1",
+        tenant=tenant,
+        actor="cli",
+        lever_base_url="http://127.0.0.1:9/v1",
         backcheck_base_url="http://127.0.0.1:9",
     )
     result = tenant_check(Tenant.objects.get(slug="acme"))
@@ -123,7 +134,9 @@ def test_test_connection_button_shows_the_stored_result(client, account_manager,
     assert_no_canary(page)
 
 
-def test_test_connection_is_refused_for_a_tenant_not_assigned(client, account_manager, wired_tenant):
+def test_test_connection_is_refused_for_a_tenant_not_assigned(
+    client, account_manager, wired_tenant
+):
     client.force_login(account_manager)
     assert client.post(reverse("tenant-check", args=["acme"])).status_code == 404
     assert client.get(reverse("tenant-check", args=["acme"])).status_code == 405

@@ -32,10 +32,23 @@ def run(*args: str, stdin: str | None = None) -> str:
 
 def test_add_creates_a_tenant_and_prints_its_webhook_url():
     out = run(
-        "add", "initech", "--name", "Initech", "--lever-base-url", "sandbox",
-        "--backcheck-base-url", "https://backcheck.example.test/v1",
-        "--trigger-stage", "stage-a", "--trigger-stage", "stage-b",
-        "--piecemeal", "--cma", "--notes-secret", "--note-author", "user-7",
+        "add",
+        "initech",
+        "--name",
+        "Initech",
+        "--lever-base-url",
+        "sandbox",
+        "--backcheck-base-url",
+        "https://backcheck.example.test/v1",
+        "--trigger-stage",
+        "stage-a",
+        "--trigger-stage",
+        "stage-b",
+        "--piecemeal",
+        "--cma",
+        "--notes-secret",
+        "--note-author",
+        "user-7",
     )
     tenant = Tenant.objects.get(slug="initech")
     assert tenant.webhook_url in out
@@ -49,8 +62,14 @@ def test_add_creates_a_tenant_and_prints_its_webhook_url():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--lever-base-url", "production", "--backcheck-base-url", "not-a-url"], "Backcheck base URL"),
-        (["--lever-base-url", "staging", "--backcheck-base-url", "https://b.example"], "Lever base URL"),
+        (
+            ["--lever-base-url", "production", "--backcheck-base-url", "not-a-url"],
+            "Backcheck base URL",
+        ),
+        (
+            ["--lever-base-url", "staging", "--backcheck-base-url", "https://b.example"],
+            "Lever base URL",
+        ),
     ],
 )
 def test_add_refuses_invalid_urls(args, message):
@@ -62,13 +81,23 @@ def test_add_refuses_invalid_urls(args, message):
 def test_add_refuses_a_duplicate_slug(tenant):
     with pytest.raises(CommandError, match="already exists"):
         run(
-            "add", "acme", "--name", "Again", "--lever-base-url", "production",
-            "--backcheck-base-url", "https://b.example", "--trigger-stage", "s",
+            "add",
+            "acme",
+            "--name",
+            "Again",
+            "--lever-base-url",
+            "production",
+            "--backcheck-base-url",
+            "https://b.example",
+            "--trigger-stage",
+            "s",
         )
 
 
 def test_add_package_adds_to_the_catalog(tenant):
-    out = run("add-package", "acme", "exec", "--name", "Executive", "--lever-tag", "vip", "--default")
+    out = run(
+        "add-package", "acme", "exec", "--name", "Executive", "--lever-tag", "vip", "--default"
+    )
     assert "Added package exec (default) to acme" in out
     package = tenant.packages.get(code="exec")
     assert package.is_default and package.lever_tag == "vip"
@@ -180,7 +209,12 @@ def test_set_secret_in_a_real_process_reads_a_pipe(postgres, other_tenant):
     assert stored.reveal() == "piped-client-secret-value"
     empty = subprocess.run(
         [sys.executable, "manage.py", "tenants", "set-secret", "globex", "lever-api-key"],
-        input="", capture_output=True, text=True, cwd=Path(settings.BASE_DIR), env=env, timeout=60,
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        timeout=60,
     )
     assert empty.returncode == 1 and "empty" in empty.stderr
 

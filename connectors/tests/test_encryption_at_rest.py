@@ -110,4 +110,3 @@ def test_rotation_without_any_key_configured_is_a_hard_error(tenant):
     with override_settings(FIELD_ENCRYPTION_KEYS=""):
         with pytest.raises(CommandError, match="FIELD_ENCRYPTION_KEYS is not set"):
             call_command("rotate_encryption_keys", stdout=StringIO())
-

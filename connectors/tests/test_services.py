@@ -23,7 +23,10 @@ def audit_text(tenant) -> str:
 
 def test_creating_a_tenant_resolves_the_lever_preset_and_is_audited(super_admin):
     tenant = services.tenant_create(
-        actor=super_admin, name="Acme", slug="acme", lever_base_url="eu",
+        actor=super_admin,
+        name="Acme",
+        slug="acme",
+        lever_base_url="eu",
         trigger_stage_ids="stage-a, stage-b\nstage-a",
     )
     assert tenant.lever_base_url == "https://api.eu.lever.co/v1"
@@ -59,7 +62,11 @@ def test_duplicate_slug_is_refused(tenant):
 
 def test_update_audits_each_changed_field_without_its_value(tenant, super_admin):
     changed = services.tenant_update(
-        tenant=tenant, actor=super_admin, name="Acme Renamed", piecemeal=True, cma=False,
+        tenant=tenant,
+        actor=super_admin,
+        name="Acme Renamed",
+        piecemeal=True,
+        cma=False,
         note_author_user_id="user-secret-looking-value",
     )
     assert changed == ["name", "piecemeal", "note_author_user_id"]
@@ -158,7 +165,9 @@ def test_a_new_default_package_takes_over_from_the_old_one(tenant):
     first.refresh_from_db()
     assert (first.is_default, second.is_default) == (False, True)
     services.package_update(package=first, actor="cli", is_default=True)
-    assert list(tenant.packages.filter(is_default=True).values_list("code", flat=True)) == ["std-ca"]
+    assert list(tenant.packages.filter(is_default=True).values_list("code", flat=True)) == [
+        "std-ca"
+    ]
 
 
 def test_package_codes_and_tags_are_unique_within_a_tenant(tenant, other_tenant):
@@ -166,9 +175,13 @@ def test_package_codes_and_tags_are_unique_within_a_tenant(tenant, other_tenant)
     with pytest.raises(ValidationError, match="already in use"):
         services.package_add(tenant=tenant, actor="cli", code="exec", name="Again")
     with pytest.raises(ValidationError, match="already uses the tag"):
-        services.package_add(tenant=tenant, actor="cli", code="exec2", name="Exec 2", lever_tag="vip")
+        services.package_add(
+            tenant=tenant, actor="cli", code="exec2", name="Exec 2", lever_tag="vip"
+        )
     # Another tenant's catalog is separate.
-    services.package_add(tenant=other_tenant, actor="cli", code="exec", name="Exec", lever_tag="VIP")
+    services.package_add(
+        tenant=other_tenant, actor="cli", code="exec", name="Exec", lever_tag="VIP"
+    )
 
 
 def test_package_changes_are_audited_and_removal_deletes(tenant):
@@ -180,8 +193,9 @@ def test_package_changes_are_audited_and_removal_deletes(tenant):
     services.package_remove(package=package, actor="cli")
     assert not Package.objects.filter(pk=package.pk).exists()
     fields = set(
-        TenantAuditEntry.objects.filter(tenant=tenant, action__startswith="package")
-        .values_list("action", "field")
+        TenantAuditEntry.objects.filter(tenant=tenant, action__startswith="package").values_list(
+            "action", "field"
+        )
     )
     assert fields == {
         ("package_added", "packages"),

@@ -82,7 +82,10 @@ def test_account_manager_gets_404_for_another_tenant(am_client, other_tenant):
 
 def test_unknown_slug_is_404_for_a_super_admin(admin_client):
     assert admin_client.get(reverse("tenant-detail", args=["nope"])).status_code == 404
-    assert admin_client.get(reverse("tenant-secret", args=["nope", "lever-api-key"])).status_code == 404
+    assert (
+        admin_client.get(reverse("tenant-secret", args=["nope", "lever-api-key"])).status_code
+        == 404
+    )
 
 
 def test_super_admin_creates_a_tenant_from_the_form(admin_client, super_admin):
@@ -114,7 +117,12 @@ def test_create_form_shows_duplicate_slug_and_bad_url_as_field_errors(admin_clie
     assert response.status_code == 200 and "already exists" in response.content.decode()
     response = admin_client.post(
         reverse("tenant-create"),
-        {"name": "X", "slug": "xco", "lever_environment": "custom", "lever_base_url_custom": "nope"},
+        {
+            "name": "X",
+            "slug": "xco",
+            "lever_environment": "custom",
+            "lever_base_url_custom": "nope",
+        },
     )
     assert response.status_code == 200 and "full http(s) URL" in response.content.decode()
     assert Tenant.objects.count() == 1
@@ -182,8 +190,13 @@ def test_package_catalog_editor_adds_edits_and_removes(admin_client, tenant):
     url = reverse("tenant-packages", args=["acme"])
     response = admin_client.post(
         url,
-        {"action": "add", "new-code": "exec", "new-name": "Executive",
-         "new-lever_tag": "vip", "new-is_default": "on"},
+        {
+            "action": "add",
+            "new-code": "exec",
+            "new-name": "Executive",
+            "new-lever_tag": "vip",
+            "new-is_default": "on",
+        },
     )
     assert response.status_code == 302
     exec_package = Package.objects.get(tenant=tenant, code="exec")
@@ -192,21 +205,26 @@ def test_package_catalog_editor_adds_edits_and_removes(admin_client, tenant):
     prefix = f"p{exec_package.pk}"
     response = admin_client.post(
         url,
-        {"action": "update", "package": exec_package.pk, f"{prefix}-code": "exec",
-         f"{prefix}-name": "Executive Plus", f"{prefix}-lever_tag": "vip"},
+        {
+            "action": "update",
+            "package": exec_package.pk,
+            f"{prefix}-code": "exec",
+            f"{prefix}-name": "Executive Plus",
+            f"{prefix}-lever_tag": "vip",
+        },
     )
     assert response.status_code == 302
     exec_package.refresh_from_db()
     assert exec_package.name == "Executive Plus" and not exec_package.is_default
-    duplicate = admin_client.post(
-        url, {"action": "add", "new-code": "exec", "new-name": "Dup"}
-    )
+    duplicate = admin_client.post(url, {"action": "add", "new-code": "exec", "new-name": "Dup"})
     assert duplicate.status_code == 200 and "already in use" in duplicate.content.decode()
     admin_client.post(url, {"action": "remove", "package": exec_package.pk})
     assert list(tenant.packages.values_list("code", flat=True)) == ["std-ca"]
 
 
-def test_package_of_another_tenant_cannot_be_edited_through_this_one(admin_client, tenant, other_tenant):
+def test_package_of_another_tenant_cannot_be_edited_through_this_one(
+    admin_client, tenant, other_tenant
+):
     foreign = other_tenant.packages.get()
     response = admin_client.post(
         reverse("tenant-packages", args=["acme"]), {"action": "remove", "package": foreign.pk}

@@ -27,7 +27,9 @@ def _error(exc: ValidationError) -> CommandError:
 
 
 class Command(BaseCommand):
-    help = "Create and inspect tenants: add, add-package, set-secret, retire-token, list, show, check."
+    help = (
+        "Create and inspect tenants: add, add-package, set-secret, retire-token, list, show, check."
+    )
     # call_command(..., stdin=stream) feeds set-secret in tests and scripts.
     stealth_options = ("stdin",)
 
@@ -110,7 +112,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise _error(exc)
         self.stdout.write(f"Created tenant {tenant.slug}.")
-        self.stdout.write(f"Webhook URL (give it to the tenant's Lever admin): {tenant.webhook_url}")
+        self.stdout.write(
+            f"Webhook URL (give it to the tenant's Lever admin): {tenant.webhook_url}"
+        )
         self.stdout.write(
             "Next: `tenants set-secret` for lever-api-key, lever-signature-token, "
             "backcheck-client-id and backcheck-client-secret; `tenants add-package`."
@@ -172,7 +176,7 @@ class Command(BaseCommand):
     # --- reads -------------------------------------------------------------------------------
 
     def do_list(self, options: dict[str, Any]) -> None:
-        tenants = list(Tenant.objects.order_by("slug"))
+        tenants = list(selectors.tenant_list_all())
         if not tenants:
             self.stdout.write("No tenants.")
             return
@@ -187,13 +191,15 @@ class Command(BaseCommand):
                     tenant.name,
                     "yes" if tenant.is_active else "no",
                     creds,
-                    str(tenant.packages.count()),
+                    str(tenant.package_count),
                     last,
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            self.stdout.write(
+                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            )
 
     def do_show(self, options: dict[str, Any]) -> None:
         tenant = self._tenant(options["slug"])
@@ -237,7 +243,9 @@ class Command(BaseCommand):
     def _print_check(self, result: dict[str, Any]) -> None:
         out = self.stdout.write
         lever, backcheck = result["lever"], result["backcheck"]
-        out(f"Lever: {lever.get('status')} {('- ' + lever['detail']) if lever.get('detail') else ''}")
+        out(
+            f"Lever: {lever.get('status')} {('- ' + lever['detail']) if lever.get('detail') else ''}"
+        )
         for stage in lever.get("stages") or []:
             name = f'"{stage.get("name")}"' if stage.get("known") else "UNKNOWN in Lever"
             out(f"  trigger stage {stage.get('id')}: {name}")
