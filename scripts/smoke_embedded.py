@@ -54,6 +54,8 @@ def main() -> int:
         "PORTAL_ENV_FILE": str(tmp / ".env"),
         "PORTAL_VAR_DIR": str(tmp / "var"),
         "PORTAL_PORT": str(port),
+        "DEMO_LEVER_PORT": str(free_port()),
+        "DEMO_BACKCHECK_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, env=env, check=True)  # noqa: E731
@@ -95,7 +97,13 @@ def main() -> int:
         )
         assert response.status_code == 200 and "Log out" in response.text, response.status_code
         tenants = session.get(f"{base}/tenants/", timeout=10)
-        assert tenants.status_code == 200, tenants.status_code
+        assert tenants.status_code == 200 and "Demo Employer" in tenants.text
+        # The whole demo case on SQLite and the filesystem broker: webhook → order → callbacks
+        # → notes on the fake Lever, to Completed.
+        demo = subprocess.run([PY, "manage.py", "demo", "--timeout", "75"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        print(demo.stdout[-3000:], demo.stderr[-3000:])
+        assert demo.returncode == 0 and "is Completed" in demo.stdout, demo.returncode
         print(f"smoke: embedded defaults OK in {time.monotonic() - started:.1f}s")
         return 0
     finally:

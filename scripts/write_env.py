@@ -15,9 +15,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def demo_lines() -> list[str]:
+    """Credentials of the demo tenant on the fake servers (made up here, never real ones)."""
+    return [
+        f"DEMO_LEVER_API_KEY=demo-lever-key-{secrets.token_hex(16)}",
+        f"DEMO_SIGNATURE_TOKEN=demo-signature-{secrets.token_hex(16)}",
+    ]
+
+
 def main() -> int:
     target = Path(os.environ.get("PORTAL_ENV_FILE", ROOT / ".env"))
     if target.exists():
+        # An .env from before the demo tenant existed: add only what is missing.
+        text = target.read_text()
+        missing = [line for line in demo_lines() if line.split("=", 1)[0] + "=" not in text]
+        if missing:
+            target.write_text(text.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
         return 0
     key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
     lines = [
@@ -28,6 +41,7 @@ def main() -> int:
         f"CALLBACK_HMAC_KEY={secrets.token_urlsafe(32)}",
         "PUBLIC_BASE_URL=http://127.0.0.1:8000",
         f"DEMO_ADMIN_PASSWORD={secrets.token_urlsafe(12)}",
+        *demo_lines(),
         "",
     ]
     target.write_text("\n".join(lines))
