@@ -235,3 +235,25 @@ def test_service_errors_and_logs_never_carry_a_secret(tenant, caplog):
     services.tenant_retire_previous_token(tenant=tenant, actor="cli")
     assert_no_canary(caplog.text)
     assert "z" * 40 not in caplog.text
+
+
+def test_webhooks_signed_with_either_token_verify_until_the_old_one_is_retired(tenant):
+    from connectors.lever.signature import compute_signature, signature_matches
+
+    def signed_with(token_value: str) -> dict:
+        body = {"token": "delivery-token-0001", "triggeredAt": 1764115200000}
+        body["signature"] = compute_signature(token_value, body["token"], body["triggeredAt"])
+        return body
+
+    def tokens() -> list:
+        stored = Tenant.objects.get(pk=tenant.pk)
+        return [stored.lever_signature_token, stored.lever_signature_token_previous]
+
+    services.tenant_set_secret(
+        tenant=tenant, actor="cli", name="lever-signature-token", value=NEW_TOKEN
+    )
+    assert signature_matches(signed_with(NEW_TOKEN), tokens())
+    assert signature_matches(signed_with(CANARY_TOKEN), tokens())
+    services.tenant_retire_previous_token(tenant=tenant, actor="cli")
+    assert signature_matches(signed_with(NEW_TOKEN), tokens())
+    assert not signature_matches(signed_with(CANARY_TOKEN), tokens())
