@@ -52,6 +52,8 @@ OUTBOX_SWEEP_INTERVAL_S = env.int("OUTBOX_SWEEP_INTERVAL_S", default=60)
 OUTBOX_LEASE_S = env.int("OUTBOX_LEASE_S", default=300)
 NOTE_MAX_ATTEMPTS = env.int("NOTE_MAX_ATTEMPTS", default=10)
 RECONCILE_AFTER_S = env.int("RECONCILE_AFTER_S", default=3600)
+# Lifetime of a credential intake link (connectors/intake.py).
+INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
 # Server key for the HMAC of per-order callback passwords (DESIGN.md §6). Separate from
 # SECRET_KEY so that rotating the session key does not lock out every open order.
 CALLBACK_HMAC_KEY = env.str("CALLBACK_HMAC_KEY", default="") or SECRET_KEY

@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("tenants/", include("connectors.urls")),
+    path("intake/", include("connectors.intake_urls")),
     path("", include("orders.urls")),
 ]

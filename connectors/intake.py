@@ -1,0 +1,425 @@
+"""Credential intake links: the customer types their Lever credentials into the portal (issue 9).
+
+Before this, the customer's Lever Super Admin mailed the API key and the webhook signature token to
+their account manager. Now the account manager (or a super-admin) creates a link, the customer
+opens it without a portal account, and the portal tests the key against Lever before it stores
+anything.
+
+Rules kept here, in one place:
+- The link token is 256 random bits, shown once to its creator; only an HMAC-SHA256 of it is
+  stored. The HMAC key is derived from settings.SECRET_KEY with a purpose string of its own
+  (`django.utils.crypto.salted_hmac`), so the digest is useless for anything else and a database
+  dump yields no usable link. Rotating SECRET_KEY ends every open link — acceptable for links
+  that live 72 hours; the account manager creates a new one.
+- A link is single-use, expires (`INTAKE_LINK_TTL_HOURS`, default 72), can be revoked, and locks
+  after `IntakeLink.MAX_FAILED_ATTEMPTS` keys that Lever refused. Creating a link revokes the
+  tenant's other open links: one live way in at a time.
+- The key is checked with the same Lever check as "Test connection", run on a transient copy of
+  the tenant's Lever settings holding the candidate key: nothing is saved before Lever accepts it.
+- Values are never audited, logged or put in an exception; the audit says who created the link,
+  when it was used and from which IP.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
+
+from connectors.access import scope_to_user
+from connectors.crypto import Secret
+from connectors.models import IntakeLink, Tenant, TenantAuditEntry
+from connectors.services import clean_secret, tenant_set_secret
+
+logger = logging.getLogger(__name__)
+
+ACTOR_LABEL = "intake link"
+DEFAULT_TTL_HOURS = 72
+_HMAC_PURPOSE = "connectors.intake.IntakeLink.token"
+# Fixed-window limits on the public page's POSTs (issue 9: e.g. 10 per minute), counted in the
+# Django cache so every web process shares them when the cache is Redis.
+RATE_LIMIT_POSTS = 10
+RATE_LIMIT_WINDOW_S = 60
+_RATE_KEY_PREFIX = "intake:rl"
+# Lever check statuses that mean "Lever refused this key" (connectors/lever/checks.py). Only these
+# count as a failed try: an outage or our own misconfiguration must not lock the customer out.
+_KEY_REFUSED = frozenset({"invalid_key", "forbidden"})
+
+Actor = AbstractBaseUser | str
+
+
+class IntakeLinkClosed(Exception):
+    """The link is used, expired, revoked or locked; `state` says which."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"This intake link is {state}.")
+        self.state = state
+
+
+@dataclass
+class IntakeOutcome:
+    """What a submission came to. `ok` means both credentials are stored."""
+
+    ok: bool
+    state: str
+    # Form errors per field ("lever_api_key", "signature_token", "__all__"); never a value.
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    attempts_left: int = IntakeLink.MAX_FAILED_ATTEMPTS
+
+
+@dataclass(frozen=True)
+class _CandidateLever:
+    """The attributes `lever_check` and `LeverClient.for_tenant` read, with the candidate key.
+
+    Not a model instance, so nothing can save it by accident.
+    """
+
+    slug: str
+    lever_base_url: str
+    lever_api_key: Secret
+    lever_rate_per_s: float
+    lever_burst: int
+    trigger_stage_ids: list
+    note_author_user_id: str
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def intake_token_digest(token: str) -> str:
+    """Hex HMAC-SHA256 of a link token (see the module docstring for the key)."""
+    return salted_hmac(_HMAC_PURPOSE, token, algorithm="sha256").hexdigest()
+
+
+def intake_ttl() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "INTAKE_LINK_TTL_HOURS", DEFAULT_TTL_HOURS)))
+
+
+def intake_link_url(token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{reverse('intake-page', args=[token])}"
+
+
+# --- selectors -------------------------------------------------------------------------------
+
+
+def intake_link_get_by_token(*, token: str) -> IntakeLink | None:
+    """The link a token opens, or None. Unscoped: holding the token is the authorization."""
+    if not token:
+        return None
+    return (
+        IntakeLink.objects.select_related("tenant")
+        .filter(token_hmac=intake_token_digest(token))
+        .first()
+    )
+
+
+def intake_link_get_for_user(*, user: Any, tenant: Tenant, link_id: Any) -> IntakeLink | None:
+    """One of `tenant`'s links, if the user may manage that tenant; None otherwise."""
+    try:
+        pk = int(link_id)
+    except (TypeError, ValueError):
+        return None
+    return scope_to_user(IntakeLink.objects.filter(tenant=tenant, pk=pk), user).first()
+
+
+def intake_link_list(*, user: Any) -> QuerySet[IntakeLink]:
+    """Every link of the tenants the user may see, newest first."""
+    return scope_to_user(IntakeLink.objects.select_related("tenant"), user).order_by(
+        "-created_at", "-id"
+    )
+
+
+def intake_notice_list(*, user: Any) -> QuerySet[IntakeLink]:
+    """Used links whose notice is not dismissed, across the user's tenants."""
+    return scope_to_user(IntakeLink.objects.unacknowledged_uses(), user)
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    if isinstance(actor, str):
+        return {"actor": None, "actor_label": actor}
+    return {"actor": actor, "actor_label": actor.get_username()}
+
+
+def _audit(tenant: Tenant, actor: Actor, action: str, detail: str) -> None:
+    TenantAuditEntry.objects.create(
+        tenant=tenant, action=action, field="intake_link", detail=detail[:500],
+        **_actor_fields(actor),
+    )
+
+
+@transaction.atomic
+def intake_link_create(
+    *, tenant: Tenant, actor: Actor, now: datetime | None = None
+) -> tuple[IntakeLink, str]:
+    """A new open link; returns it and its token, which is not stored and cannot be shown again.
+
+    The tenant's other open links are revoked: one live way in at a time.
+    """
+    now = now or timezone.now()
+    Tenant.objects.select_for_update().get(pk=tenant.pk)
+    for other in IntakeLink.objects.filter(
+        tenant=tenant,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        locked_at__isnull=True,
+        expires_at__gt=now,
+    ):
+        _revoke(other, actor, now, reason="replaced by a new link")
+    token = secrets.token_urlsafe(32)
+    labels = _actor_fields(actor)
+    link = IntakeLink.objects.create(
+        tenant=tenant,
+        token_hmac=intake_token_digest(token),
+        created_by=labels["actor"],
+        created_by_label=labels["actor_label"],
+        created_at=now,
+        expires_at=now + intake_ttl(),
+    )
+    _audit(
+        tenant, actor, "intake_link_created",
+        f"link #{link.pk}, expires {link.expires_at:%Y-%m-%d %H:%M} UTC",
+    )
+    return link, token
+
+
+def _revoke(link: IntakeLink, actor: Actor, now: datetime, *, reason: str) -> None:
+    link.revoked_at = now
+    link.revoked_by_label = _actor_fields(actor)["actor_label"]
+    link.save(update_fields=["revoked_at", "revoked_by_label"])
+    _audit(link.tenant, actor, "intake_link_revoked", f"link #{link.pk}: {reason}")
+
+
+@transaction.atomic
+def intake_link_revoke(*, link: IntakeLink, actor: Actor, now: datetime | None = None) -> bool:
+    """Close an open link; False when it was no longer open (nothing changes)."""
+    now = now or timezone.now()
+    locked = IntakeLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+    if locked.state_at(now) != IntakeLink.OPEN:
+        return False
+    _revoke(locked, actor, now, reason="revoked")
+    link.revoked_at, link.revoked_by_label = locked.revoked_at, locked.revoked_by_label
+    return True
+
+
+@transaction.atomic
+def intake_notice_dismiss(*, link: IntakeLink, actor: Actor) -> bool:
+    """Mark a "credentials received" notice as read; False if it was not showing."""
+    label = _actor_fields(actor)["actor_label"]
+    updated = IntakeLink.objects.filter(
+        pk=link.pk, used_at__isnull=False, notice_dismissed_at__isnull=True
+    ).update(notice_dismissed_at=timezone.now(), notice_dismissed_by_label=label)
+    return updated == 1
+
+
+@sensitive_variables("api_key", "candidate")
+def _check_candidate_key(tenant: Tenant, api_key: str) -> dict[str, Any]:
+    from connectors.lever.checks import lever_check
+
+    candidate = _CandidateLever(
+        slug=tenant.slug,
+        lever_base_url=tenant.lever_base_url,
+        lever_api_key=Secret(api_key),
+        lever_rate_per_s=float(tenant.lever_rate_per_s),
+        lever_burst=int(tenant.lever_burst),
+        trigger_stage_ids=list(tenant.trigger_stage_ids or []),
+        note_author_user_id=tenant.note_author_user_id or "",
+    )
+    return lever_check(candidate)
+
+
+@sensitive_variables("api_key", "signature_token")
+def intake_link_submit(
+    *,
+    link: IntakeLink,
+    api_key: str,
+    signature_token: str,
+    ip: str | None,
+    now: datetime | None = None,
+) -> IntakeOutcome:
+    """Test the key against Lever, then store both secrets and close the link.
+
+    Raises IntakeLinkClosed when the link is not open (before or after the Lever check — a
+    concurrent submission or a revoke may win the race). A key Lever refuses is a failed try;
+    the last allowed failure locks the link (the outcome's state says "locked").
+    """
+    now = now or timezone.now()
+    link.refresh_from_db()
+    state = link.state_at(now)
+    if state != IntakeLink.OPEN:
+        raise IntakeLinkClosed(state)
+
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    for form_field, name, value in (
+        ("lever_api_key", "lever-api-key", api_key),
+        ("signature_token", "lever-signature-token", signature_token),
+    ):
+        try:
+            cleaned[form_field] = clean_secret(name, value)
+        except ValidationError as exc:
+            # clean_secret's messages never repeat the value.
+            errors[form_field] = [str(m) for m in exc.message_dict.get("value", exc.messages)]
+    if errors:
+        # A malformed value never reached Lever and reveals nothing: not a counted try.
+        return IntakeOutcome(False, state, errors, link.attempts_left)
+
+    tenant = link.tenant
+    check = _check_candidate_key(tenant, cleaned["lever_api_key"])
+    if check.get("status") != "ok":
+        return _record_refusal(link, check, ip, now)
+
+    with transaction.atomic():
+        locked = IntakeLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+        state = locked.state_at(now)
+        if state != IntakeLink.OPEN:
+            raise IntakeLinkClosed(state)
+        tenant_set_secret(
+            tenant=locked.tenant, actor=ACTOR_LABEL, name="lever-api-key",
+            value=cleaned["lever_api_key"],
+        )
+        tenant_set_secret(
+            tenant=locked.tenant, actor=ACTOR_LABEL, name="lever-signature-token",
+            value=cleaned["signature_token"],
+        )
+        locked.used_at = now
+        locked.used_ip = ip or None
+        locked.save(update_fields=["used_at", "used_ip"])
+        _audit(
+            locked.tenant, ACTOR_LABEL, "intake_link_used",
+            f"link #{locked.pk} created by {locked.created_by_label} used from "
+            f"{ip or 'an unknown address'}; Lever API key and signature token stored",
+        )
+        transaction.on_commit(lambda: _notify_creator(locked.pk))
+    link.refresh_from_db()
+    return IntakeOutcome(True, IntakeLink.USED, {}, link.attempts_left)
+
+
+def _record_refusal(
+    link: IntakeLink, check: dict[str, Any], ip: str | None, now: datetime
+) -> IntakeOutcome:
+    detail = str(check.get("detail") or "Lever did not accept the key.")
+    status = str(check.get("status") or "error")
+    where = ip or "an unknown address"
+    if status not in _KEY_REFUSED:
+        # Lever unreachable, rate limited or answering oddly: says nothing about the key.
+        return IntakeOutcome(
+            False,
+            IntakeLink.OPEN,
+            {"__all__": [f"The key could not be checked with Lever just now: {detail} "
+                         "Nothing was stored; please try again in a few minutes."]},
+            link.attempts_left,
+        )
+    with transaction.atomic():
+        locked = IntakeLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+        state = locked.state_at(now)
+        if state != IntakeLink.OPEN:
+            raise IntakeLinkClosed(state)
+        locked.failed_attempts += 1
+        locked.last_failure_at = now
+        fields = ["failed_attempts", "last_failure_at"]
+        if locked.failed_attempts >= IntakeLink.MAX_FAILED_ATTEMPTS:
+            locked.locked_at = now
+            fields.append("locked_at")
+        locked.save(update_fields=fields)
+        _audit(
+            locked.tenant, ACTOR_LABEL, "intake_link_refused",
+            f"link #{locked.pk}: Lever refused the key ({status}), try "
+            f"{locked.failed_attempts} of {IntakeLink.MAX_FAILED_ATTEMPTS}, from {where}",
+        )
+        if locked.locked_at is not None:
+            _audit(
+                locked.tenant, ACTOR_LABEL, "intake_link_locked",
+                f"link #{locked.pk} locked after {locked.failed_attempts} refused keys",
+            )
+    link.refresh_from_db()
+    return IntakeOutcome(
+        False,
+        link.state_at(now),
+        {"lever_api_key": [f"Lever refused this key: {detail}"]},
+        link.attempts_left,
+    )
+
+
+def _notify_creator(link_id: int) -> None:
+    """Email the link's creator, when the operator configured outgoing mail (EMAIL_HOST).
+
+    The tenant page shows the notice in any case; mail is a convenience, so a mail failure is
+    logged and never undoes the stored credentials.
+    """
+    link = IntakeLink.objects.select_related("tenant", "created_by").filter(pk=link_id).first()
+    if link is None or link.created_by is None or not link.created_by.email:
+        return
+    if not settings.is_overridden("EMAIL_HOST"):
+        return
+    tenant_url = f"{settings.PUBLIC_BASE_URL}{reverse('tenant-detail', args=[link.tenant.slug])}"
+    body = (
+        f"The Lever API key and webhook signature token of {link.tenant.name} were entered "
+        f"through the intake link you created, at {link.used_at:%Y-%m-%d %H:%M} UTC.\n\n"
+        "Lever accepted the key; both are stored encrypted. The signature token shows as "
+        "unconfirmed until Lever's first correctly signed delivery.\n\n"
+        f"Tenant page: {tenant_url}\n"
+    )
+    try:
+        send_mail(
+            f"Credentials received for {link.tenant.name}",
+            body,
+            None,
+            [link.created_by.email],
+        )
+    except Exception as exc:  # mail is best effort; the notice on the page is the record
+        logger.warning(
+            "Could not email the intake notice for link #%s (%s)", link.pk, type(exc).__name__
+        )
+
+
+# --- rate limit of the public page -----------------------------------------------------------
+
+
+class RateLimitUnavailable(Exception):
+    """The cache that holds the counters cannot be reached."""
+
+
+def intake_rate_limit_hit(*, ip: str | None, token: str) -> float:
+    """Count one POST; 0.0 when it may proceed, else seconds until the window ends.
+
+    Counted per client IP and per link (by the token's digest, so the raw token is not a cache
+    key). Raises RateLimitUnavailable when the cache is down: the view then fails closed.
+    """
+    now = time.time()
+    window = int(now // RATE_LIMIT_WINDOW_S)
+    retry_after = RATE_LIMIT_WINDOW_S - (now % RATE_LIMIT_WINDOW_S)
+    keys = [
+        f"{_RATE_KEY_PREFIX}:ip:{ip or 'unknown'}:{window}",
+        f"{_RATE_KEY_PREFIX}:link:{intake_token_digest(token)[:32]}:{window}",
+    ]
+    over = False
+    try:
+        for key in keys:
+            cache.add(key, 0, timeout=RATE_LIMIT_WINDOW_S * 2)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=RATE_LIMIT_WINDOW_S * 2)
+                count = 1
+            over = over or count > RATE_LIMIT_POSTS
+    except Exception as exc:
+        raise RateLimitUnavailable(type(exc).__name__) from exc
+    return retry_after if over else 0.0
