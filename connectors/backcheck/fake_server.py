@@ -50,6 +50,7 @@ from connectors.backcheck.script import (
     DEFAULT_REPORT_BASE_URL,
     DEFAULT_SERVICES,
     STANDARD_SCRIPT,
+    STATE_STEPS,
     StepError,
     apply_step,
     callback_body,
@@ -393,6 +394,9 @@ class FakeBackcheck:
                 if len(record.snapshots) < 2:
                     raise ControlError(409, "This screening has no older snapshot to send.")
                 self._send(screening_id, record, _encode(callback_body(record.snapshots[-2])))
+            elif name not in STATE_STEPS:
+                steps = ", ".join(STATE_STEPS + DELIVERY_STEPS)
+                raise ControlError(400, f"Unknown step {name!r}; the steps are: {steps}.")
             else:
                 try:
                     payload = apply_step(
@@ -428,8 +432,8 @@ class FakeBackcheck:
         return self.step(screening_id, "cancel")
 
     def stop_callbacks(self, screening_id: str) -> dict[str, Any]:
-        """No further callback for this screening, pending retries included (the portal's
-        reconcile has to find changes by polling)."""
+        """No callback for later changes of this screening and no more retries of failed ones
+        (the portal's reconcile has to find changes by polling)."""
         return self.step(screening_id, "stop-callbacks")
 
     def duplicate_last(self, screening_id: str) -> dict[str, Any]:
@@ -469,7 +473,8 @@ class FakeBackcheck:
     def _deliver(self, screening_id: str, body: bytes, retry: int) -> None:
         with self._lock:
             record = self._screenings[screening_id]
-            if record.callbacks_stopped:
+            if record.callbacks_stopped and retry > 0:
+                # A change made before the stop still goes out once; its retries do not.
                 return
             uri = record.callback_uri
             auth = (record.callback_username, record.callback_password)

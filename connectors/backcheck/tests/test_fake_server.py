@@ -4,6 +4,7 @@ import base64
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -128,6 +129,18 @@ def test_stop_callbacks_silences_later_changes_but_get_sees_them(fake, client, r
     fake.wait_idle()
     assert len(receiver.received) == 1
     assert client.get_screening(screening.id).status == "Completed"
+
+
+def test_stop_callbacks_also_ends_the_retries_of_a_failing_callback(fake, client, receiver) -> None:
+    receiver.statuses = [500] * 20
+    screening = create(client, receiver.url)
+    fake.consent(screening.id)
+    while not fake.callbacks:
+        time.sleep(0.01)
+    fake.stop_callbacks(screening.id)
+    time.sleep(0.2)  # four retry intervals
+    fake.wait_idle()
+    assert len(fake.callbacks) <= 2  # at most one retry was already running when it stopped
 
 
 def test_a_failed_callback_is_retried_until_the_receiver_accepts(fake, client, receiver) -> None:
