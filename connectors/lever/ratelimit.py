@@ -33,6 +33,8 @@ KEY_PREFIX = "lever:rl"
 REDIS_FAILURE_WAIT_S = 1.0
 # Consecutive 429s are remembered this long to grow the default back-off exponentially.
 STRIKE_MEMORY_S = 300
+# Float sums of the interval drift by ~1e-13 s; without this, a burst could come up one short.
+_EPSILON_S = 1e-9
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -87,7 +89,7 @@ class LocalLimiter(Limiter):
             tat = max(self._tat.get(name, now), now)
             new_tat = tat + interval
             wait = new_tat - burst * interval - now
-            if wait > 0:
+            if wait > _EPSILON_S:
                 return wait
             self._tat[name] = new_tat
             return 0.0

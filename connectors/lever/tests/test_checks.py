@@ -1,0 +1,97 @@
+"""lever_check(tenant) against the fake Lever."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from connectors.crypto import Secret
+from connectors.lever.checks import lever_check
+from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS
+from connectors.models import Tenant
+
+
+def make_tenant(fake, api_key, **fields) -> Tenant:
+    fields.setdefault("trigger_stage_ids", [BG_CHECK_STAGE_ID])
+    return Tenant(
+        slug="acme", name="Acme", lever_base_url=fake.base_url,
+        lever_api_key=Secret(api_key) if api_key else None, **fields,
+    )
+
+
+def assert_safe(result: dict, api_key: str) -> None:
+    text = json.dumps(result)  # JSON-serializable ...
+    assert api_key not in text  # ... and never holds the key
+    datetime.fromisoformat(result["checked_at"])
+
+
+def test_working_key_names_trigger_stages_and_finds_the_note_author(fake, api_key):
+    author = DEFAULT_USERS[0]
+    tenant = make_tenant(fake, api_key, note_author_user_id=author["id"])
+    result = lever_check(tenant)
+    assert result["status"] == "ok", result
+    assert result["stages"] == [{"id": BG_CHECK_STAGE_ID, "name": "Background Check",
+                                 "known": True}]
+    assert result["note_author"] == {"id": author["id"], "name": author["name"], "found": True}
+    assert result["detail"] == "The Lever API key works."
+    assert_safe(result, api_key)
+
+
+def test_unknown_stage_and_missing_author_are_flagged(fake, api_key):
+    tenant = make_tenant(fake, api_key, trigger_stage_ids=[BG_CHECK_STAGE_ID, "gone-stage"],
+                         note_author_user_id="no-such-user")
+    result = lever_check(tenant)
+    assert result["status"] == "ok"
+    assert result["stages"][1] == {"id": "gone-stage", "name": None, "known": False}
+    assert result["note_author"] == {"id": "no-such-user", "name": None, "found": False}
+    assert "gone-stage" in result["detail"] and "no-such-user" in result["detail"]
+
+
+def test_without_note_author_users_are_not_read(fake, api_key):
+    result = lever_check(make_tenant(fake, api_key))
+    assert result["note_author"] is None
+    assert [r["path"].split("?")[0] for r in fake.requests_for(api_key)] == ["/v1/stages"]
+
+
+def test_rejected_key_is_invalid_key(fake, api_key):
+    result = lever_check(make_tenant(fake, "wrong-key-abcdef123456"))
+    assert result["status"] == "invalid_key"
+    assert result["stages"] == [{"id": BG_CHECK_STAGE_ID, "name": None, "known": False}]
+    assert_safe(result, "wrong-key-abcdef123456")
+
+
+def test_forbidden_key_is_forbidden(fake, api_key):
+    fake.inject_fault(status=403)
+    result = lever_check(make_tenant(fake, api_key))
+    assert result["status"] == "forbidden"
+    assert_safe(result, api_key)
+
+
+def test_lever_down_is_unreachable(fake, api_key):
+    tenant = make_tenant(fake, api_key)
+    fake.stop()
+    result = lever_check(tenant)
+    assert result["status"] == "unreachable"
+    assert_safe(result, api_key)
+
+
+def test_wrong_base_url_path_is_an_error_naming_the_base_url(fake, api_key):
+    tenant = make_tenant(fake, api_key)
+    tenant.lever_base_url = fake.root_url + "/v9"
+    result = lever_check(tenant)
+    assert result["status"] == "error" and "base URL" in result["detail"]
+
+
+def test_no_stored_key_is_not_configured(fake):
+    result = lever_check(make_tenant(fake, None))
+    assert result["status"] == "not_configured"
+    assert fake.requests == []
+
+
+@pytest.mark.django_db
+def test_check_reads_the_key_stored_encrypted_in_the_database(fake, api_key):
+    make_tenant(fake, api_key).save()
+    tenant = Tenant.objects.get(slug="acme")
+    assert lever_check(tenant)["status"] == "ok"
