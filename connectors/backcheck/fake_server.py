@@ -167,7 +167,10 @@ class FakeBackcheck:
         self._busy = 0
         self._stopping = False
         self._sender = HttpClient(
-            "", connect_timeout=min(5.0, callback_timeout_s), read_timeout=callback_timeout_s
+            "",
+            connect_timeout=min(5.0, callback_timeout_s),
+            read_timeout=callback_timeout_s,
+            headers={"User-Agent": "FakeBackcheck/1.0 (callbacks)"},
         )
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -656,6 +659,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.close_connection = True  # the unread rest would corrupt the next request
         raw = self.rfile.read(min(length, MAX_BODY)) if length else b""
         headers: dict[str, str] = {}
         try:
