@@ -38,6 +38,10 @@ class RateLimited(HttpError):
             retry_after_s=retry_after_s,
         )
 
+    def __reduce__(self) -> tuple:
+        # Survives pickling (result backends, multiprocessing) with its wait intact.
+        return (RateLimited, (self.retry_after_s, self.message))
+
 
 @dataclass(frozen=True)
 class Phone:
@@ -123,7 +127,7 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
         if isinstance(p, dict) and isinstance(p.get("value"), str) and p["value"].strip()
     ]
     changes = [
-        StageChange(to_stage_id=c["toStageId"], updated_at=int(c.get("updatedAt") or 0))
+        StageChange(to_stage_id=c["toStageId"], updated_at=_int_or_none(c.get("updatedAt")) or 0)
         for c in data.get("stageChanges") or []
         if isinstance(c, dict) and isinstance(c.get("toStageId"), str)
     ]

@@ -15,6 +15,19 @@ log of every request, stage moves that POST signed `candidateStageChange` webhoo
 times on non-2xx), the signed Verify Connection test, a recruiter's HTML view of a candidate's
 notes (GET /candidates/<id>), and a JSON control API under /_control/ (no Lever auth).
 
+Control API (JSON bodies; an account is named by "api_key" or "key_id"):
+  GET  /_control/health | /_control/state | /_control/requests | /_control/webhooks
+  GET  /_control/opportunities/<id> | /_control/notes/<opportunity id>
+  POST /_control/reset | /_control/accounts {api_key, users?, stages?, rate?, burst?,
+       retry_after_mode?, signature_token?} | /_control/opportunities {api_key|key_id, name,
+       emails, phones?, tags?, posting_tags?, stage?, archived?, opportunity_id?}
+  POST /_control/move {api_key|key_id, opportunity_id, stage_id, webhook_url?, signature_token?,
+       async?} | /_control/verify-connection {webhook_url, signature_token?}
+  POST /_control/faults {status?, count?, latency_s?, hang?, drop_after_read?, drop_after_apply?,
+       retry_after?, method?, path_contains?}; DELETE /_control/faults | /_control/requests
+  POST /_control/rate-limit {api_key|key_id, rate, burst, retry_after_mode?}
+  POST /_control/note-response-style {style: "noteId"|"note"}
+
 It is a test tool, not part of the portal: it speaks HTTP with the standard library only, and it
 never contacts anything but the webhook URLs it is given.
 """

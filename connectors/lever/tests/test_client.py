@@ -304,6 +304,13 @@ def test_own_limiter_refuses_before_sending(fake, api_key):
     assert len(fake.requests_for(api_key)) == 2
 
 
+def test_rate_limited_survives_pickling_with_its_wait():
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(RateLimited(1.25)))
+    assert isinstance(copy, RateLimited) and copy.retry_after_s == 1.25 and copy.retryable
+
+
 def test_client_repr_and_errors_never_show_the_key(fake, api_key, client):
     assert api_key not in repr(client)
     with pytest.raises(HttpError) as err:
@@ -326,3 +333,20 @@ def test_for_tenant_maps_preset_names_and_refuses_a_missing_key():
     assert LeverClient.for_tenant(tenant).base_url == LEVER_BASE_URL_PRESETS["eu"]
     with pytest.raises(LeverNotConfigured):
         LeverClient.for_tenant(Tenant(slug="none", name="None"))
+
+
+def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
+    from connectors.lever.client import _parse_opportunity
+
+    from .conftest import load_fixture
+
+    data = load_fixture("opportunity.json")["data"]
+    opp = _parse_opportunity(data, ["executive-ca"])
+    assert opp.name == "José Núñez-O'Brien" and opp.emails == ["jose.nunez@example.com"]
+    assert opp.phones == [Phone(None, "+1 416 555 0100")]
+    assert opp.stage == "00922a60-7c15-422b-b086-f62000824fd7" and opp.tags == ["Finance"]
+    assert opp.stage_changes[-1] == StageChange("00922a60-7c15-422b-b086-f62000824fd7",
+                                                1764064800123)
+    assert opp.show_url.endswith(data["id"]) and opp.posting_tags == ["executive-ca"]
+    expanded = _parse_opportunity({**data, "stage": {"id": "offer", "text": "Offer"}}, [])
+    assert expanded.stage == "offer"
