@@ -4,6 +4,7 @@ real HTTP servers on 127.0.0.1 with random free ports."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,13 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+def closed_port_url() -> str:
+    """A 127.0.0.1 URL nobody listens on: connection refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 class SteppingClock:

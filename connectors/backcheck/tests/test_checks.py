@@ -1,13 +1,14 @@
 """`backcheck_check(tenant)` against the fake Backcheck, with tenants in the real database."""
 
 import json
-import socket
 
 import pytest
 
 from connectors.backcheck.checks import backcheck_check
 from connectors.backcheck.client import BackcheckClient
 from connectors.models import Package, Tenant
+
+from .conftest import closed_port_url
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +24,6 @@ def _tenant(fake, *, secret=None, codes=("std-ca",), base_url=None) -> Tenant:
     for code in codes:
         Package.objects.create(tenant=tenant, code=code, name=f"Package {code}")
     return Tenant.objects.get(pk=tenant.pk)  # as the callers load it: secrets decrypted
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def test_check_is_ok_when_a_token_is_obtained_and_every_package_exists(fake) -> None:
@@ -65,7 +60,7 @@ def test_check_obtains_a_fresh_token_rather_than_trusting_a_cached_one(fake) -> 
 
 
 def test_check_reports_unreachable_when_backcheck_is_down(fake) -> None:
-    result = backcheck_check(_tenant(fake, base_url=_closed_port_url()))
+    result = backcheck_check(_tenant(fake, base_url=closed_port_url()))
     assert result["status"] == "unreachable"
 
 

@@ -1,6 +1,5 @@
 """The Backcheck client against the fake Backcheck over real HTTP on 127.0.0.1."""
 
-import socket
 import time
 
 import pytest
@@ -9,7 +8,7 @@ from connectors.backcheck.client import BackcheckClient, PackageInfo
 from connectors.backcheck.fake_server import FakeBackcheck
 from connectors.http import HttpError
 
-from .conftest import ADA, create
+from .conftest import ADA, closed_port_url, create
 
 TOKEN = "/oauth/token"
 
@@ -204,11 +203,8 @@ def test_an_unreadable_screening_is_a_permanent_error_naming_the_field(
 
 
 def test_connection_refused_is_transient() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with BackcheckClient(
-        base_url=f"http://127.0.0.1:{port}", client_id="id", client_secret="secret-value"
+        base_url=closed_port_url(), client_id="id", client_secret="secret-value"
     ) as client:
         with pytest.raises(HttpError) as caught:
             client.list_packages()

@@ -1,7 +1,6 @@
 """The fake Backcheck itself: named steps, callbacks and their retries, control endpoint, process."""
 
 import base64
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from connectors.backcheck.fake_server import FakeBackcheck
 from connectors.backcheck.schema import parse_callback
 from connectors.http import HttpError
 
-from .conftest import create
+from .conftest import closed_port_url, create
 
 
 def _basic(username: str, password: str) -> str:
@@ -173,10 +172,7 @@ def test_a_callback_is_given_up_after_ten_retries(receiver) -> None:
 
 
 def test_an_unreachable_receiver_is_retried(fake, client, receiver) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/callbacks/"
-    screening = create(client, closed)
+    screening = create(client, closed_port_url() + "/callbacks/")
     fake.consent(screening.id)
     with pytest.raises(TimeoutError):
         fake.wait_for_callbacks(1, timeout=0.3)
