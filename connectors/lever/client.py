@@ -21,6 +21,9 @@ MAX_PAGES = 1000  # a server that never stops saying hasNext must not loop us fo
 # row), capped, with jitter so that the workers of one tenant do not all return at once.
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 60.0
+# Lever meters per second; a wait of more than a few minutes is a misbehaving proxy or clock,
+# and must not stop a tenant's notes for hours.
+MAX_BLOCK_S = 300.0
 
 
 class LeverNotConfigured(ValueError):
@@ -234,6 +237,7 @@ class LeverClient:
                 # Lever's bucket is empty for this key: stop every process, not just this one.
                 if exc.retry_after_s is None or exc.retry_after_s <= 0:
                     exc.retry_after_s = backoff_after_429(self.limiter.strike(self._api_key))
+                exc.retry_after_s = min(exc.retry_after_s, MAX_BLOCK_S)
                 self.limiter.block(self._api_key, exc.retry_after_s)
             raise
 

@@ -127,6 +127,7 @@ DEMO_SEED: dict[str, Any] = {
 
 MAX_BODY = 1024 * 1024
 HANG_MAX_S = 60.0
+MAX_LOG = 100_000
 
 
 def key_hash(api_key: str) -> str:
@@ -502,6 +503,8 @@ class FakeLever:
     def _log(self, entry: dict) -> None:
         with self.lock:
             self.requests.append(entry)
+            if len(self.requests) > MAX_LOG:  # a long demo run must not grow without bound
+                del self.requests[: len(self.requests) - MAX_LOG]
 
     # -- rate limit ---------------------------------------------------------------------------
     def _take_token(self, account: dict) -> float:

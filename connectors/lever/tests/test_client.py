@@ -234,6 +234,16 @@ def test_429_without_a_wait_header_blocks_with_jittered_exponential_backoff(fake
     assert 1.0 <= waits[1] <= 2.0
 
 
+def test_an_absurd_retry_after_blocks_the_key_for_at_most_five_minutes(fake, api_key):
+    limiter = LocalLimiter()
+    lever = LeverClient(base_url=fake.base_url, api_key=api_key, limiter=limiter)
+    fake.inject_fault(status=429, retry_after=86400)
+    with pytest.raises(HttpError) as err:
+        lever.list_stages()
+    assert err.value.retry_after_s == 300.0
+    assert 299 < limiter.blocked_for(api_key) <= 300
+
+
 def test_fake_rate_limit_429_is_honoured_via_x_ratelimit_reset(fake, api_key):
     fake.set_rate_limit(api_key, rate=1.0, burst=1, retry_after_mode="reset")
     limiter = LocalLimiter()
