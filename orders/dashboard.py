@@ -1,0 +1,735 @@
+"""Reads for the account managers' pages: the orders list, a case's timeline, what needs
+attention, and each tenant's health.
+
+Everything is scoped through connectors.access (another tenant's rows never load). Every page
+runs a fixed number of queries whatever the row count: counts are aggregates, related rows come
+in one query per table, and the list's total comes from the per-status counts, so pagination
+never runs a second COUNT(*).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from connectors.access import scope_to_user, tenants_visible_to
+from connectors.models import Package, Tenant
+from orders.models import (
+    InboundEvent,
+    LeverNote,
+    NoteAttempt,
+    Order,
+    OrderAction,
+    ScreeningService,
+    StatusEvent,
+)
+from orders.state import ACTIVE_STATUSES, LEVER_STATUS
+
+# The statuses in the order a case moves through them; "" is an order Backcheck has not
+# answered yet (still being submitted).
+STATUS_ORDER: tuple[str, ...] = ("", "Initiated", "In Progress", "Error", "Completed", "Canceled")
+STATUS_LABELS: dict[str, str] = {"": "Submitting", **{s: s for s in STATUS_ORDER if s}}
+SCORES: tuple[str, ...] = ("Green", "Amber", "Red")
+DEFAULT_QUIET_DAYS = 3
+PAGE_SIZE = 50
+# A section of the needs-attention page lists at most this many rows (newest first) and says how
+# many there are in all: a page of 10,000 failed notes helps nobody, the count does.
+ATTENTION_LIMIT = 200
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "id"),
+    "updated": ("updated_at", "id"),
+    "heard": ("last_heard_at", "id"),
+    "candidate": ("candidate_name", "id"),
+    "status": ("status", "id"),
+    "score": ("score", "id"),
+    "tenant": ("tenant__name", "id"),
+    "number": ("order_number", "id"),
+}
+DEFAULT_SORT = "-created"
+
+_NOTE_TROUBLE = (LeverNote.State.FAILED, LeverNote.State.BLOCKED)
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status or "Submitting")
+
+
+# --- the orders list ---------------------------------------------------------------------------
+
+
+def quiet_q(*, days: int, now: datetime | None = None) -> Q:
+    """Active orders that have heard nothing from Backcheck for `days` days."""
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return Q(is_active=True) & (
+        Q(last_heard_at__lt=cutoff) | Q(last_heard_at__isnull=True, created_at__lt=cutoff)
+    )
+
+
+def attention_q(*, days: int, now: datetime | None = None) -> Q:
+    """Error orders, orders with a failed or blocked note, and quiet active orders."""
+    troubled_notes = LeverNote.objects.filter(order=OuterRef("pk"), state__in=_NOTE_TROUBLE)
+    return Q(status="Error") | Q(Exists(troubled_notes)) | quiet_q(days=days, now=now)
+
+
+def _search_q(q: str) -> Q:
+    from orders.services.launch import LaunchError, parse_opportunity_reference
+
+    cond = (
+        Q(candidate_name__icontains=q)
+        | Q(candidate_email__icontains=q)
+        | Q(order_number__iexact=q)
+        | Q(opportunity_id=q)
+    )
+    if "/candidates/" in q:
+        # A Lever candidate URL pasted into the search box finds its opportunity.
+        try:
+            cond |= Q(opportunity_id=parse_opportunity_reference(q))
+        except LaunchError:
+            pass
+    if q.isdigit():
+        cond |= Q(pk=int(q))
+    return cond
+
+
+def order_queryset(*, user: Any, filters: dict[str, Any], with_status: bool = True) -> QuerySet:
+    """Visible orders matching `filters` (the cleaned OrderFilterForm); unsorted.
+
+    `with_status=False` leaves the status filter out: the per-status counts are counted over
+    everything else, so each count says what clicking that status would show.
+    """
+    qs = scope_to_user(Order.objects.all(), user)
+    if filters.get("tenant"):
+        qs = qs.filter(tenant__slug=filters["tenant"])
+    if with_status and filters.get("status") is not None and filters.get("status") != "all":
+        qs = qs.filter(status=filters["status"])
+    if filters.get("score"):
+        qs = qs.filter(score=filters["score"])
+    if filters.get("package"):
+        qs = qs.filter(package_code=filters["package"])
+    created_from: date | None = filters.get("created_from")
+    created_to: date | None = filters.get("created_to")
+    if created_from:
+        qs = qs.filter(created_at__date__gte=created_from)
+    if created_to:
+        qs = qs.filter(created_at__date__lte=created_to)
+    if filters.get("attention"):
+        qs = qs.filter(attention_q(days=filters.get("days") or DEFAULT_QUIET_DAYS))
+    q = (filters.get("q") or "").strip()
+    if q:
+        qs = qs.filter(_search_q(q))
+    return qs
+
+
+def order_sorted(qs: QuerySet, sort: str | None) -> QuerySet:
+    sort = sort or DEFAULT_SORT
+    key = sort.lstrip("-")
+    fields = SORTS.get(key) or SORTS["created"]
+    desc = sort.startswith("-") if key in SORTS else True
+    return qs.order_by(*[f"-{f}" if desc else f for f in fields])
+
+
+def status_counts(*, user: Any, filters: dict[str, Any]) -> list[tuple[str, int]]:
+    """(status, count) for every status, in STATUS_ORDER, over the filtered set: one query."""
+    rows = (
+        order_queryset(user=user, filters=filters, with_status=False)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    counted = dict(rows)
+    statuses = list(STATUS_ORDER) + sorted(s for s in counted if s not in STATUS_ORDER)
+    return [(s, counted.get(s, 0)) for s in statuses]
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its total up front (from the status counts): no COUNT(*) of its own."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+@dataclass
+class OrderListPage:
+    page: Page
+    counts: list[tuple[str, int]]
+    total: int  # all statuses, other filters applied
+    chart: Chart
+
+
+def order_list_page(*, user: Any, filters: dict[str, Any], page_number: Any) -> OrderListPage:
+    counts = status_counts(user=user, filters=filters)
+    total = sum(n for _, n in counts)
+    status = filters.get("status")
+    matching = dict(counts).get(status, 0) if status is not None else total
+    qs = order_sorted(order_queryset(user=user, filters=filters), filters.get("sort"))
+    qs = qs.select_related("tenant").defer("state", "error_message", "submit_error")
+    paginator = KnownCountPaginator(qs, PAGE_SIZE, count=matching)
+    page = paginator.get_page(page_number)
+    return OrderListPage(
+        page=page, counts=counts, total=total, chart=status_chart(user=user, filters=filters)
+    )
+
+
+def order_export_rows(*, user: Any, filters: dict[str, Any]) -> Iterator[list[str]]:
+    """The filtered, sorted set as CSV rows (header first), streamed in chunks."""
+    yield [
+        "id",
+        "tenant",
+        "reference number",
+        "candidate",
+        "email",
+        "lever opportunity id",
+        "package",
+        "status",
+        "lever status",
+        "piecemeal status",
+        "score",
+        "created (UTC)",
+        "last heard (UTC)",
+        "completed (UTC)",
+        "report url",
+        "lever url",
+        "launched by",
+    ]
+    qs = order_sorted(order_queryset(user=user, filters=filters), filters.get("sort"))
+    rows = qs.values_list(
+        "pk",
+        "tenant__slug",
+        "order_number",
+        "candidate_name",
+        "candidate_email",
+        "opportunity_id",
+        "package_name",
+        "status",
+        "piecemeal_status",
+        "score",
+        "created_at",
+        "last_heard_at",
+        "completed_at",
+        "report_url",
+        "lever_url",
+        "launched_by",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        (pk, slug, number, name, email, opp, package, status, piecemeal, score, created,
+         heard, completed, report, lever, launched) = row  # fmt: skip
+        yield [
+            str(pk),
+            slug,
+            number,
+            name,
+            email,
+            opp,
+            package,
+            status,
+            LEVER_STATUS.get(status, ""),
+            piecemeal,
+            score,
+            _iso(created),
+            _iso(heard),
+            _iso(completed),
+            report,
+            lever,
+            launched,
+        ]
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+# --- the chart ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    status: str
+    label: str
+    count: int
+
+
+@dataclass
+class Chart:
+    """Orders created per period, stacked by their current status; drawn as SVG, no JS."""
+
+    buckets: list[tuple[date, dict[str, int]]]
+    unit: str  # day | week | month
+    bars: list[Bar] = field(default_factory=list)
+    max_total: int = 0
+    width: int = 720
+    height: int = 200
+    statuses: list[str] = field(default_factory=list)
+    ticks: list[tuple[float, str]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.max_total == 0
+
+    @property
+    def table(self) -> list[tuple[date, list[int]]]:
+        """The chart's numbers for the table under it (periods with orders only)."""
+        return [
+            (day, [counts.get(s, 0) for s in self.statuses])
+            for day, counts in self.buckets
+            if any(counts.values())
+        ]
+
+
+CHART_PLOT_TOP = 10
+CHART_PLOT_BOTTOM = 170
+CHART_LEFT = 36
+
+
+def _chart_window(filters: dict[str, Any], today: date) -> tuple[date, date]:
+    end = filters.get("created_to") or today
+    start = filters.get("created_from") or end - timedelta(days=29)
+    if start > end:
+        start = end
+    return start, end
+
+
+def status_chart(*, user: Any, filters: dict[str, Any]) -> Chart:
+    today = timezone.now().date()
+    start, end = _chart_window(filters, today)
+    span = (end - start).days + 1
+    if span <= 62:
+        unit, trunc = "day", TruncDate("created_at")
+    elif span <= 366:
+        unit, trunc = "week", TruncWeek("created_at")
+    else:
+        unit, trunc = "month", TruncMonth("created_at")
+    qs = (
+        order_queryset(
+            user=user,
+            filters={**filters, "created_from": start, "created_to": end},
+            with_status=False,
+        )
+        .order_by()
+        .annotate(bucket=trunc)
+        .values_list("bucket", "status")
+        .annotate(n=Count("id"))
+    )
+    per: dict[date, dict[str, int]] = {}
+    for bucket, status, n in qs:
+        day = bucket.date() if isinstance(bucket, datetime) else bucket
+        per.setdefault(day, {})
+        per[day][status] = per[day].get(status, 0) + n
+    keys = _bucket_keys(start, end, unit)
+    buckets = [(k, per.get(k, {})) for k in keys]
+    chart = Chart(buckets=buckets, unit=unit)
+    _layout(chart)
+    return chart
+
+
+def _bucket_keys(start: date, end: date, unit: str) -> list[date]:
+    keys: list[date] = []
+    if unit == "day":
+        d = start
+        while d <= end:
+            keys.append(d)
+            d += timedelta(days=1)
+    elif unit == "week":
+        d = start - timedelta(days=start.weekday())
+        while d <= end:
+            keys.append(d)
+            d += timedelta(days=7)
+    else:
+        d = start.replace(day=1)
+        while d <= end:
+            keys.append(d)
+            d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return keys
+
+
+def _layout(chart: Chart) -> None:
+    seen = {s for _, counts in chart.buckets for s, n in counts.items() if n}
+    chart.statuses = [s for s in STATUS_ORDER if s in seen] + sorted(seen - set(STATUS_ORDER))
+    chart.max_total = max((sum(c.values()) for _, c in chart.buckets), default=0)
+    if not chart.buckets or chart.max_total == 0:
+        return
+    plot_w = chart.width - CHART_LEFT - 4
+    plot_h = CHART_PLOT_BOTTOM - CHART_PLOT_TOP
+    slot = plot_w / len(chart.buckets)
+    bar_w = max(1.0, slot * 0.8)
+    fmt = "%b %Y" if chart.unit == "month" else "%m-%d"
+    every = max(1, len(chart.buckets) // 8)
+    for i, (day, counts) in enumerate(chart.buckets):
+        x = CHART_LEFT + i * slot + (slot - bar_w) / 2
+        y = float(CHART_PLOT_BOTTOM)
+        for status in chart.statuses:
+            n = counts.get(status, 0)
+            if not n:
+                continue
+            h = plot_h * n / chart.max_total
+            y -= h
+            chart.bars.append(
+                Bar(
+                    x=round(x, 2),
+                    y=round(y, 2),
+                    width=round(bar_w, 2),
+                    height=round(h, 2),
+                    status=status,
+                    label=f"{day.isoformat()}: {n} {status_label(status)}",
+                    count=n,
+                )
+            )
+        if i % every == 0:
+            chart.ticks.append((round(x + bar_w / 2, 2), day.strftime(fmt)))
+
+
+# --- filter choices ----------------------------------------------------------------------------
+
+
+def filter_choices(*, user: Any) -> dict[str, list[tuple[str, str]]]:
+    """Tenants and package codes the user may filter on: two small queries."""
+    tenants = list(tenants_visible_to(user).order_by("name").values_list("slug", "name"))
+    packages = (
+        scope_to_user(Package.objects.all(), user)
+        .order_by("name", "code")
+        .values_list("code", "name")
+        .distinct()
+    )
+    seen: dict[str, str] = {}
+    for code, name in packages:
+        seen.setdefault(code, f"{name} ({code})")
+    return {"tenants": tenants, "packages": sorted(seen.items(), key=lambda kv: kv[1].lower())}
+
+
+# --- the case detail ---------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # webhook | callback | status | note | attempt | action
+    title: str
+    outcome: str = ""
+    detail: list[str] = field(default_factory=list)
+    reason: str = ""
+    actor: str = ""
+    event_id: int | None = None
+    note_id: int | None = None
+    order: int = 0  # tie-break for entries at the same instant
+
+
+@dataclass
+class CaseDetail:
+    order: Order
+    services: list[ScreeningService]
+    notes: list[LeverNote]
+    timeline: list[TimelineEntry]
+    can_cancel: bool
+    failed_note_ids: set[int]
+
+
+def case_detail(*, order: Order) -> CaseDetail:
+    """The whole history of one (already scoped) order, one query per table."""
+    services = list(order.services.all())
+    notes = list(order.notes.all().order_by("created_at", "id"))
+    attempts = list(
+        NoteAttempt.objects.filter(note__order=order).order_by("started_at", "id")
+    )
+    history = list(order.history.all())
+    actions = list(order.actions.all())
+    event_ids = Q(order=order)
+    if order.trigger_event_id:
+        event_ids |= Q(pk=order.trigger_event_id)
+    events = list(InboundEvent.objects.filter(event_ids).defer("raw_body"))
+    timeline = _timeline(events, history, notes, attempts, actions)
+    from orders.services.orders import CANCELLABLE
+
+    return CaseDetail(
+        order=order,
+        services=services,
+        notes=notes,
+        timeline=timeline,
+        can_cancel=order.status in CANCELLABLE and bool(order.screening_id),
+        failed_note_ids={n.pk for n in notes if n.state == LeverNote.State.FAILED},
+    )
+
+
+def _event_title(event: InboundEvent) -> str:
+    if event.source == InboundEvent.Source.LEVER:
+        return (
+            "Lever webhook: stage change"
+            if event.event_type == "candidateStageChange"
+            else f"Lever webhook: {event.event_type}"
+        )
+    return "Backcheck callback"
+
+
+def _timeline(
+    events: Iterable[InboundEvent],
+    history: Iterable[StatusEvent],
+    notes: Iterable[LeverNote],
+    attempts: Iterable[NoteAttempt],
+    actions: Iterable[OrderAction],
+) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    by_event = {e.pk: e for e in events}
+    explained: set[int] = set()
+    for s in history:
+        event = by_event.get(s.inbound_event_id) if s.inbound_event_id else None
+        change = (
+            f"{status_label(s.from_status) if s.from_status else '—'} → {status_label(s.to_status)}"
+            if s.to_status and s.from_status != s.to_status
+            else ""
+        )
+        arrived = [
+            f"{label}: {value}"
+            for label, value in (
+                ("Arrived status", s.arrived_status),
+                ("Piecemeal", s.arrived_piecemeal_status),
+                ("Score", s.arrived_score),
+                ("Updated at", s.arrived_updated_at and _iso(s.arrived_updated_at) + " UTC"),
+            )
+            if value
+        ]
+        if event is not None and event.source == InboundEvent.Source.BACKCHECK:
+            explained.add(event.pk)
+            title = _event_title(event)
+            if event.state == InboundEvent.State.FAILED:
+                arrived.append(f"Processing failed: {event.last_error or event.reason}")
+        else:
+            title = s.get_source_display()
+        entries.append(
+            TimelineEntry(
+                at=s.created_at,
+                kind="callback" if title == "Backcheck callback" else "status",
+                title=title + (f": {change}" if change else ""),
+                outcome=s.outcome,
+                detail=arrived,
+                reason=s.reason,
+                actor=s.actor,
+                event_id=s.inbound_event_id,
+                order=1,
+            )
+        )
+    for e in events:
+        if e.pk in explained:
+            continue
+        detail = []
+        if e.source == InboundEvent.Source.LEVER:
+            if e.to_stage_id:
+                detail.append(f"To stage: {e.to_stage_id}")
+            if e.signature_verified is not None:
+                detail.append(f"Signature verified: {'yes' if e.signature_verified else 'no'}")
+        if e.attempts:
+            detail.append(f"Processing attempts: {e.attempts}")
+        if e.last_error and e.state == InboundEvent.State.FAILED:
+            detail.append(f"Error: {e.last_error}")
+        entries.append(
+            TimelineEntry(
+                at=e.received_at,
+                kind="webhook" if e.source == InboundEvent.Source.LEVER else "callback",
+                title=_event_title(e),
+                outcome=e.outcome or e.state,
+                detail=detail,
+                reason=e.reason,
+                event_id=e.pk,
+                order=0,
+            )
+        )
+    for n in notes:
+        entries.append(
+            TimelineEntry(
+                at=n.created_at,
+                kind="note",
+                title=f"Lever note #{n.pk} queued ({n.get_kind_display().lower()}"
+                + (", resync" if n.is_resync else "")
+                + ")",
+                outcome=n.state,
+                detail=[n.text.splitlines()[1] if len(n.text.splitlines()) > 1 else n.text],
+                note_id=n.pk,
+                order=2,
+            )
+        )
+    for a in attempts:
+        detail = [f"HTTP status: {a.http_status or '—'}", f"Duration: {a.duration_ms} ms"]
+        entries.append(
+            TimelineEntry(
+                at=a.started_at,
+                kind="attempt",
+                title=f"Lever note #{a.note_id} delivery attempt",
+                outcome=a.outcome,
+                detail=detail,
+                reason=a.error,
+                note_id=a.note_id,
+                order=3,
+            )
+        )
+    for act in actions:
+        entries.append(
+            TimelineEntry(
+                at=act.created_at,
+                kind="action",
+                title=f"Action: {act.action.replace('_', ' ')}",
+                outcome="recorded",
+                reason=act.detail,
+                actor=act.actor,
+                order=4,
+            )
+        )
+    entries.sort(key=lambda e: (e.at, e.order), reverse=True)
+    return entries
+
+
+# --- needs attention ---------------------------------------------------------------------------
+
+
+@dataclass
+class Attention:
+    failed_notes: list[LeverNote]
+    failed_notes_total: int
+    blocked_notes: list[LeverNote]
+    blocked_notes_total: int
+    failed_events: list[InboundEvent]
+    failed_events_total: int
+    quiet_orders: list[Order]
+    quiet_orders_total: int
+    days: int
+
+
+def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
+    notes = scope_to_user(LeverNote.objects.all(), user).select_related("tenant", "order")
+    failed = notes.filter(state=LeverNote.State.FAILED).order_by("-created_at", "-id")
+    blocked = notes.filter(state=LeverNote.State.BLOCKED).order_by("-created_at", "-id")
+    events = (
+        scope_to_user(InboundEvent.objects.all(), user)
+        .filter(state=InboundEvent.State.FAILED)
+        .select_related("tenant")
+        .defer("raw_body")
+        .order_by("-received_at", "-id")
+    )
+    quiet = (
+        scope_to_user(Order.objects.all(), user)
+        .filter(quiet_q(days=days))
+        .select_related("tenant")
+        .defer("state")
+        .order_by("created_at", "id")
+    )
+    return Attention(
+        failed_notes=list(failed[:ATTENTION_LIMIT]),
+        failed_notes_total=failed.count(),
+        blocked_notes=list(blocked[:ATTENTION_LIMIT]),
+        blocked_notes_total=blocked.count(),
+        failed_events=list(events[:ATTENTION_LIMIT]),
+        failed_events_total=events.count(),
+        quiet_orders=list(quiet[:ATTENTION_LIMIT]),
+        quiet_orders_total=quiet.count(),
+        days=days,
+    )
+
+
+# --- tenant health -----------------------------------------------------------------------------
+
+
+@dataclass
+class TenantHealth:
+    tenant: Tenant
+    last_webhook_at: datetime | None
+    last_callback_at: datetime | None
+    last_note_delivered_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str
+    failed_notes: int
+
+    @property
+    def check_status(self) -> str:
+        result = self.tenant.last_check_result or {}
+        return str(result.get("status") or "")
+
+
+_ERROR_OUTCOMES = (
+    NoteAttempt.Outcome.PERMANENT,
+    NoteAttempt.Outcome.TRANSIENT,
+    NoteAttempt.Outcome.AMBIGUOUS,
+)
+
+
+def tenant_health(*, tenants: QuerySet[Tenant]) -> list[TenantHealth]:
+    """Health of each tenant in `tenants` (already scoped to the user): one query in all."""
+    inbound = InboundEvent.objects.filter(tenant=OuterRef("pk")).order_by("-received_at")
+    last_error = NoteAttempt.objects.filter(
+        note__tenant=OuterRef("pk"), outcome__in=_ERROR_OUTCOMES
+    ).order_by("-started_at", "-id")
+    failed_event = InboundEvent.objects.filter(
+        tenant=OuterRef("pk"), state=InboundEvent.State.FAILED
+    ).order_by("-received_at", "-id")
+    rows = tenants.annotate(
+        h_webhook=Subquery(
+            inbound.filter(source=InboundEvent.Source.LEVER).values("received_at")[:1]
+        ),
+        h_callback=Subquery(
+            inbound.filter(source=InboundEvent.Source.BACKCHECK).values("received_at")[:1]
+        ),
+        h_delivered=Subquery(
+            LeverNote.objects.filter(tenant=OuterRef("pk"), state=LeverNote.State.DELIVERED)
+            .order_by()
+            .values("tenant")
+            .annotate(m=Max("delivered_at"))
+            .values("m")[:1]
+        ),
+        h_attempt_error_at=Subquery(last_error.values("started_at")[:1]),
+        h_attempt_error=Subquery(last_error.values("error")[:1]),
+        h_event_error_at=Subquery(failed_event.values("received_at")[:1]),
+        h_event_error=Subquery(failed_event.values("reason")[:1]),
+        h_failed_notes=Subquery(
+            LeverNote.objects.filter(tenant=OuterRef("pk"), state=LeverNote.State.FAILED)
+            .order_by()
+            .values("tenant")
+            .annotate(c=Count("id"))
+            .values("c")[:1]
+        ),
+    ).order_by("name")
+    result = []
+    for t in rows:
+        error_at, error = t.h_attempt_error_at, t.h_attempt_error or ""
+        if t.h_event_error_at and (error_at is None or t.h_event_error_at > error_at):
+            error_at, error = t.h_event_error_at, t.h_event_error or ""
+        result.append(
+            TenantHealth(
+                tenant=t,
+                last_webhook_at=t.h_webhook,
+                last_callback_at=t.h_callback,
+                last_note_delivered_at=t.h_delivered,
+                last_error_at=error_at,
+                last_error=error,
+                failed_notes=t.h_failed_notes or 0,
+            )
+        )
+    return result
+
+
+def tenant_health_for_user(*, user: Any) -> list[TenantHealth]:
+    return tenant_health(tenants=tenants_visible_to(user))
+
+
+def is_active_status(status: str) -> bool:
+    return status in ACTIVE_STATUSES

@@ -1,0 +1,188 @@
+"""Builders for the dashboard, admin and browser tests: tenants, orders and real history.
+
+History is made through the services (`order_apply_screening`, `note_enqueue`) wherever that is
+possible, so the pages are tested against the rows production writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from connectors.backcheck.credentials import generate_callback_credentials, hash_callback_password
+from connectors.backcheck.schema import parse_screening
+from connectors.models import Package, Tenant
+from orders.models import InboundEvent, LeverNote, NoteAttempt, Order, StatusEvent
+from orders.services.orders import order_apply_screening
+
+_seq = itertools.count(1)
+
+
+def make_tenant(slug: str, *, name: str | None = None, managers: tuple = ()) -> Tenant:
+    tenant = Tenant.objects.create(
+        name=name or slug.title(),
+        slug=slug,
+        lever_base_url="http://127.0.0.1:9/v1",
+        backcheck_base_url="http://127.0.0.1:9",
+        trigger_stage_ids=["stage-bg"],
+        lever_api_key=f"lever-key-{slug}-0123456789",
+        lever_signature_token=f"sig-{slug}-0123456789abcdef",
+        backcheck_client_id=f"bc-id-{slug}",
+        backcheck_client_secret=f"bc-secret-{slug}-0123456789",
+    )
+    Package.objects.create(tenant=tenant, code=f"{slug}-std", name="Standard", is_default=True)
+    Package.objects.create(tenant=tenant, code=f"{slug}-exec", name="Executive", lever_tag="exec")
+    for user in managers:
+        tenant.account_managers.add(user)
+    return tenant
+
+
+def make_order(
+    tenant: Tenant,
+    *,
+    name: str = "Ada Lovelace",
+    email: str | None = None,
+    opportunity_id: str | None = None,
+    status: str = "In Progress",
+    score: str = "",
+    order_number: str | None = None,
+    package_code: str | None = None,
+    created_at: datetime | None = None,
+    last_heard_at: datetime | None = None,
+    lever_url: str = "",
+    report_url: str = "",
+) -> Order:
+    n = next(_seq)
+    username, password = generate_callback_credentials()
+    number = order_number if order_number is not None else f"BC-2026-{n:06d}"
+    order = Order.objects.create(
+        tenant=tenant,
+        opportunity_id=opportunity_id or f"opp-{tenant.slug}-{n:05d}",
+        candidate_name=name,
+        candidate_email=email or f"{name.split()[0].lower()}{n}@example.com",
+        package_code=package_code or f"{tenant.slug}-std",
+        package_name="Standard",
+        callback_username=username,
+        callback_password_hash=hash_callback_password(password),
+        submit_state=Order.SubmitState.SUBMITTED,
+        screening_id=f"scr_{n:08d}",
+        order_number=number,
+        status=status,
+        score=score,
+        report_url=report_url,
+        lever_url=lever_url,
+        is_active=status in ("Initiated", "In Progress", ""),
+        last_heard_at=last_heard_at,
+        state={
+            "status": status or "Initiated",
+            "order_number": number,
+            "piecemeal_status": None,
+            "score": score or None,
+            "report_url": report_url or None,
+            "completed_at": None,
+            "error_message": None,
+            "services": [],
+            "last_updated_at": "2026-01-01T08:00:00+00:00",
+            "last_rank": 0,
+        },
+    )
+    if created_at is not None:
+        Order.objects.filter(pk=order.pk).update(created_at=created_at)
+        order.created_at = created_at
+    return order
+
+
+def screening_payload(order: Order, **changes: Any) -> dict:
+    payload = {
+        "id": order.screening_id,
+        "orderNumber": order.order_number,
+        "clientReferenceId": str(order.reference),
+        "packageId": order.package_code,
+        "status": "In Progress",
+        "piecemealStatus": None,
+        "score": None,
+        "reportUrl": None,
+        "updatedAt": "2026-01-02T10:00:00Z",
+        "completedAt": None,
+        "error": None,
+        "services": [
+            {
+                "id": "svc-crim",
+                "name": "Criminal Record Check",
+                "status": "Not Started",
+                "score": None,
+                "completedAt": None,
+                "reportUrl": None,
+            }
+        ],
+    }
+    payload.update(changes)
+    return payload
+
+
+def callback(order: Order, **changes: Any) -> str:
+    """Store and apply a Backcheck callback the way the endpoint does; returns the outcome."""
+    from orders.services.inbound import backcheck_callback_store
+
+    payload = screening_payload(order, **changes)
+    import json
+
+    body = json.dumps({"type": "screening", "payload": payload})
+    return backcheck_callback_store(order=order, screening=parse_screening(payload), raw=body)
+
+
+def apply(order: Order, **changes: Any) -> None:
+    order_apply_screening(
+        order_id=order.pk,
+        screening=parse_screening(screening_payload(order, **changes)),
+        source=StatusEvent.Source.RECONCILE,
+    )
+
+
+def failed_note(order: Order, *, text: str = "Sterling Backcheck background check\nStatus: X",
+                error: str = "Lever answered 401: invalid API key") -> LeverNote:
+    note = LeverNote.objects.create(
+        tenant=order.tenant,
+        order=order,
+        opportunity_id=order.opportunity_id,
+        kind=LeverNote.Kind.ORDER,
+        text=text,
+        state=LeverNote.State.FAILED,
+        attempts=1,
+        last_error=error,
+        last_http_status=401,
+        last_duration_ms=42,
+    )
+    NoteAttempt.objects.create(
+        note=note,
+        started_at=timezone.now(),
+        duration_ms=42,
+        outcome=NoteAttempt.Outcome.PERMANENT,
+        http_status=401,
+        error=error,
+    )
+    return note
+
+
+def failed_event(tenant: Tenant, *, opportunity_id: str = "opp-failed") -> InboundEvent:
+    return InboundEvent.objects.create(
+        source=InboundEvent.Source.LEVER,
+        tenant=tenant,
+        event_type="candidateStageChange",
+        lever_token=f"tok-{next(_seq)}",
+        opportunity_id=opportunity_id,
+        to_stage_id="stage-bg",
+        signature_verified=True,
+        raw_body='{"event": "candidateStageChange"}',
+        state=InboundEvent.State.FAILED,
+        outcome="failed",
+        reason="Lever: 401 invalid API key",
+        last_error="401 invalid API key",
+    )
+
+
+def days_ago(days: float) -> datetime:
+    return timezone.now() - timedelta(days=days)
