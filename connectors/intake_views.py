@@ -19,10 +19,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -67,6 +69,26 @@ def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         return response
 
     return wrapper
+
+
+class _NoReferrerCsrf(CsrfViewMiddleware):
+    """Django's CSRF check, adapted to a page that sends `Referrer-Policy: no-referrer`.
+
+    Under that policy a browser submits the page's own form with `Origin: null` and no Referer
+    (Fetch standard, "append a request Origin header"), which Django's origin check (and, over
+    HTTPS, its Referer check) would always refuse. Exactly that pair — `Origin: null`, no
+    Referer — is let through to the token check, which still applies in full: the form's masked
+    token must match the CSRF cookie, and that cookie (SameSite=Lax) is not sent with a
+    cross-site POST. Any real origin is still checked as usual.
+    """
+
+    def _origin_verified(self, request: HttpRequest) -> bool:
+        if request.META.get("HTTP_ORIGIN") == "null" and not request.META.get("HTTP_REFERER"):
+            return True
+        return super()._origin_verified(request)
+
+
+csrf_protect_no_referrer = decorator_from_middleware(_NoReferrerCsrf)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -134,7 +156,7 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @_private
-@csrf_protect
+@csrf_protect_no_referrer
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("form")
 def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -> HttpResponse:

@@ -318,6 +318,37 @@ def test_the_page_needs_a_csrf_token(acme):
     assert "Lever is connected" in ok.content.decode()
 
 
+def _csrf_browser(token: str, *, secure: bool) -> tuple[Client, str]:
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(page_url(token), secure=secure)
+    return browser, browser.cookies[settings.CSRF_COOKIE_NAME].value
+
+
+def test_a_no_referrer_form_post_over_https_passes_the_csrf_check(acme):
+    """Under no-referrer, browsers post with `Origin: null` and no Referer (seen in chromium)."""
+    _, token = new_link(acme)
+    browser, csrf = _csrf_browser(token, secure=True)
+    data = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN, "csrfmiddlewaretoken": csrf}
+    response = browser.post(page_url(token), data, secure=True, HTTP_ORIGIN="null")
+    assert "Lever is connected" in response.content.decode()
+
+
+def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
+    _, token = new_link(acme)
+    browser, csrf = _csrf_browser(token, secure=True)
+    data = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN, "csrfmiddlewaretoken": csrf}
+    foreign = browser.post(
+        page_url(token), data, secure=True, HTTP_ORIGIN="https://attacker.example"
+    )
+    assert foreign.status_code == 403
+    no_token = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN}
+    assert browser.post(page_url(token), no_token, secure=True, HTTP_ORIGIN="null").status_code == 403
+    stranger = Client(enforce_csrf_checks=True)  # no CSRF cookie, as in a cross-site POST
+    assert stranger.post(page_url(token), data, secure=True, HTTP_ORIGIN="null").status_code == 403
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == CANARY_API_KEY
+
+
 def test_posts_are_rate_limited_per_link(acme, fake_lever, monkeypatch):
     monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 3)
     link, token = new_link(acme)

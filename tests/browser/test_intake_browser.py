@@ -1,0 +1,162 @@
+"""The credential intake link, end to end in Debian's chromium (issue 9).
+
+An account manager's super-admin creates a link on the tenant page; a logged-out browser opens it,
+pastes the Lever key and signature token, and the tenant then holds both encrypted and passes
+"Test connection" against the fake Lever and fake Backcheck (real HTTP on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from conftest import service_unavailable
+from connectors import services
+from connectors.backcheck.fake_server import FakeBackcheck
+from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
+from connectors.models import IntakeLink, Tenant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+API_KEY = "BROWSERleverKEY-5e4d3c2b1a09f8e7d6c5"
+SIGNATURE_TOKEN = "BROWSERsigTOKEN-0a1b2c3d4e5f60718293"
+ADMIN_PASSWORD = "pw-browser-admin-1"
+
+
+@pytest.fixture
+def browser(monkeypatch) -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        service_unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_unavailable("Playwright for Python is not installed")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
+    # synchronous test code, not async views.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeLever, FakeBackcheck]]:
+    with FakeLever() as lever, FakeBackcheck(step_seconds=0.05) as backcheck:
+        lever.add_account(API_KEY)
+        yield lever, backcheck
+
+
+@pytest.fixture
+def portal(live_server, settings):
+    # The link is built from PUBLIC_BASE_URL; the live server speaks plain http, so the cookies
+    # cannot be Secure-only here (production keeps them Secure).
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    return live_server.url
+
+
+def make_tenant(lever: FakeLever, backcheck: FakeBackcheck) -> Tenant:
+    tenant = services.tenant_create(
+        actor="cli",
+        name="Initech Ltd",
+        slug="initech",
+        lever_base_url=lever.base_url,
+        backcheck_base_url=backcheck.url,
+        trigger_stage_ids=[BG_CHECK_STAGE_ID],
+        note_author_user_id=DEFAULT_USERS[0]["id"],
+    )
+    services.tenant_set_secret(
+        tenant=tenant, actor="cli", name="backcheck-client-id", value=backcheck.client_id
+    )
+    services.tenant_set_secret(
+        tenant=tenant, actor="cli", name="backcheck-client-secret", value=backcheck.client_secret
+    )
+    services.package_add(
+        tenant=tenant, actor="cli", code="std-ca", name="Standard Canada", is_default=True
+    )
+    return tenant
+
+
+def test_customer_enters_credentials_through_the_link_and_test_connection_passes(
+    browser, fakes, portal, django_user_model
+):
+    lever, backcheck = fakes
+    tenant = make_tenant(lever, backcheck)
+    django_user_model.objects.create_superuser("admin-ann", "ann@example.test", ADMIN_PASSWORD)
+
+    staff = browser.new_context()
+    page = staff.new_page()
+    page.goto(f"{portal}/login/")
+    page.fill("#id_username", "admin-ann")
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{portal}/tenants/initech/")
+    page.click("text=Create intake link")
+    page.wait_for_selector("#intake-link-url")
+    link_url = page.inner_text("#intake-link-url").strip()
+    assert link_url.startswith(f"{portal}/intake/")
+
+    # The customer: another browser, no portal account.
+    customer = browser.new_context()
+    customer.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal)
+    form = customer.new_page()
+    response = form.goto(link_url)
+    assert response.status == 200
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "no-store" in response.headers["cache-control"]
+    assert "Initech Ltd" in form.inner_text("h1")
+    form.click("button[data-copy-target=intake-webhook-url]")
+    assert form.evaluate("navigator.clipboard.readText()") == tenant.webhook_url
+    assert form.get_attribute("#id_lever_api_key", "type") == "password"
+    assert form.get_attribute("#id_signature_token", "autocomplete") == "off"
+    form.fill("#id_lever_api_key", API_KEY)
+    form.fill("#id_signature_token", SIGNATURE_TOKEN)
+    form.click("text=Test the key and send")
+    form.wait_for_selector("text=Lever is connected")
+    assert API_KEY not in form.content() and SIGNATURE_TOKEN not in form.content()
+
+    tenant.refresh_from_db()
+    assert tenant.lever_api_key.reveal() == API_KEY
+    assert tenant.lever_signature_token.reveal() == SIGNATURE_TOKEN
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT lever_api_key, lever_signature_token FROM connectors_tenant WHERE id = %s",
+            [tenant.pk],
+        )
+        stored = cursor.fetchone()
+    assert all(v.startswith("enc:v1:") for v in stored)
+    assert API_KEY not in stored[0] and SIGNATURE_TOKEN not in stored[1]
+    assert IntakeLink.objects.get(tenant=tenant).state == IntakeLink.USED
+
+    # Opening the used link again: refused.
+    assert form.goto(link_url).status == 410
+
+    # Back on the tenant page: the notice, then "Test connection" with the stored key.
+    page.goto(f"{portal}/tenants/initech/")
+    assert "Credentials received through intake link" in page.inner_text("#intake")
+    page.click("text=Test connection")
+    page.wait_for_selector("#connection .badge")
+    health = page.inner_text("#connection")
+    assert "Last test: ok" in health
+    assert "Lever: ok" in health and "Backcheck: ok" in health
+    assert any(r["path"].startswith("/v1/stages") for r in lever.requests_for(API_KEY))
+    staff.close()
+    customer.close()
