@@ -452,9 +452,7 @@ def case_detail(*, order: Order) -> CaseDetail:
     """The whole history of one (already scoped) order, one query per table."""
     services = list(order.services.all())
     notes = list(order.notes.all().order_by("created_at", "id"))
-    attempts = list(
-        NoteAttempt.objects.filter(note__order=order).order_by("started_at", "id")
-    )
+    attempts = list(NoteAttempt.objects.filter(note__order=order).order_by("started_at", "id"))
     history = list(order.history.all())
     actions = list(order.actions.all())
     event_ids = Q(order=order)

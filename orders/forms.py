@@ -76,7 +76,9 @@ class OrderFilterForm(forms.Form):
     def filters(self) -> dict[str, Any]:
         """The valid filters; a field with a bad value is ignored (and shown as an error)."""
         self.is_valid()
-        data = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        data = {
+            name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors
+        }
         if "tenant" in self.errors:
             # A tenant the user cannot see matches nothing (never "all tenants").
             data["tenant"] = str(self.data.get("tenant"))[:64]
@@ -123,8 +125,8 @@ class LaunchForm(forms.Form):
             .order_by("tenant__name", "name")
         )
         self.fields["package"].queryset = packages
-        self.fields["package"].label_from_instance = (
-            lambda p: f"{p.tenant.name} · {p.name} ({p.code})" + (" — default" if p.is_default else "")
+        self.fields["package"].label_from_instance = lambda p: (
+            f"{p.tenant.name} · {p.name} ({p.code})" + (" — default" if p.is_default else "")
         )
 
     def clean(self) -> dict[str, Any]:

@@ -200,13 +200,17 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
     except InvalidOrderState as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Cancellation requested. The status changes when Backcheck confirms.")
+        messages.success(
+            request, "Cancellation requested. The status changes when Backcheck confirms."
+        )
     return redirect("order-detail", order_id=order.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_action_view(request: HttpRequest, order_id: int, note_id: int, action: str) -> HttpResponse:
+def note_action_view(
+    request: HttpRequest, order_id: int, note_id: int, action: str
+) -> HttpResponse:
     order = _order(request, order_id)
     note = _note(request, order, note_id)
     if request.method == "GET":

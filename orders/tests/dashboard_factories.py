@@ -142,8 +142,12 @@ def apply(order: Order, **changes: Any) -> None:
     )
 
 
-def failed_note(order: Order, *, text: str = "Sterling Backcheck background check\nStatus: X",
-                error: str = "Lever answered 401: invalid API key") -> LeverNote:
+def failed_note(
+    order: Order,
+    *,
+    text: str = "Sterling Backcheck background check\nStatus: X",
+    error: str = "Lever answered 401: invalid API key",
+) -> LeverNote:
     note = LeverNote.objects.create(
         tenant=order.tenant,
         order=order,
@@ -186,3 +190,136 @@ def failed_event(tenant: Tenant, *, opportunity_id: str = "opp-failed") -> Inbou
 
 def days_ago(days: float) -> datetime:
     return timezone.now() - timedelta(days=days)
+
+
+# --- bulk seeding (query-count tests and bench/dashboard.py) ----------------------------------
+
+STATUS_MIX = (
+    "Initiated",
+    "In Progress",
+    "In Progress",
+    "Completed",
+    "Completed",
+    "Completed",
+    "Error",
+    "Canceled",
+)
+SCORE_FOR = {"Completed": ("Green", "Green", "Amber", "Red")}
+
+
+def bulk_orders(tenant: Tenant, n: int, *, start: int = 0, batch: int = 5000) -> None:
+    """`n` orders of mixed status spread over the last 90 days, with bulk_create.
+
+    Every order gets a failed-free but realistic row; every 50th is quiet, every 97th has a
+    failed note, so every section of every page has something to show.
+    """
+    now = timezone.now()
+    pw_hash = hash_callback_password("bulk-seeded-not-a-real-password")
+    rows: list[Order] = []
+    for i in range(start, start + n):
+        status = STATUS_MIX[i % len(STATUS_MIX)]
+        scores = SCORE_FOR.get(status, ("",))
+        created = now - timedelta(minutes=(i * 131) % (90 * 24 * 60))
+        rows.append(
+            Order(
+                tenant=tenant,
+                opportunity_id=f"opp-{tenant.slug}-{i:07d}",
+                candidate_name=f"Candidate {i:07d}",
+                candidate_email=f"candidate{i}@example.com",
+                package_code=f"{tenant.slug}-std",
+                package_name="Standard",
+                callback_username=f"cb-{tenant.slug}-{i:07d}",
+                callback_password_hash=pw_hash,
+                submit_state=Order.SubmitState.SUBMITTED,
+                screening_id=f"scr_{tenant.slug}_{i:07d}",
+                order_number=f"BC-{tenant.slug.upper()}-{i:07d}",
+                status=status,
+                score=scores[i % len(scores)],
+                is_active=status in ("Initiated", "In Progress"),
+                last_heard_at=None if i % 50 == 0 else created + timedelta(hours=1),
+            )
+        )
+        if len(rows) >= batch:
+            _flush_orders(rows)
+    _flush_orders(rows)
+    _spread_created_at(tenant, now)
+
+
+def _flush_orders(rows: list[Order]) -> None:
+    if rows:
+        Order.objects.bulk_create(rows)
+        rows.clear()
+
+
+def _spread_created_at(tenant: Tenant, now: datetime) -> None:
+    # auto_now_add ignores values given to bulk_create: spread creation times afterwards with
+    # one UPDATE per day bucket (a few dozen statements, whatever the row count).
+    ids = list(Order.objects.filter(tenant=tenant).order_by("pk").values_list("pk", flat=True))
+    days = 90
+    for d in range(days):
+        chunk = ids[d::days]
+        if chunk:
+            when = now - timedelta(days=d, minutes=d * 7)
+            Order.objects.filter(pk__in=chunk).update(created_at=when)
+
+
+def bulk_history(order: Order, n: int) -> None:
+    """`n` history entries on one case: callbacks with status events, notes and attempts."""
+    now = timezone.now()
+    events = InboundEvent.objects.bulk_create(
+        [
+            InboundEvent(
+                source=InboundEvent.Source.BACKCHECK,
+                tenant_id=order.tenant_id,
+                order=order,
+                event_type="screening",
+                raw_body='{"type": "screening"}',
+                state=InboundEvent.State.PROCESSED,
+                outcome="duplicate" if i % 3 else "applied",
+            )
+            for i in range(n // 4 or 1)
+        ]
+    )
+    StatusEvent.objects.bulk_create(
+        [
+            StatusEvent(
+                order=order,
+                inbound_event=events[i % len(events)],
+                source=StatusEvent.Source.CALLBACK,
+                outcome="duplicate" if i % 3 else "applied",
+                from_status="In Progress",
+                to_status="In Progress",
+                arrived_status="In Progress",
+                arrived_updated_at=now,
+                reason="" if i % 3 == 0 else "Same payload as an earlier callback.",
+            )
+            for i in range(n // 4 or 1)
+        ]
+    )
+    notes = LeverNote.objects.bulk_create(
+        [
+            LeverNote(
+                tenant_id=order.tenant_id,
+                order=order,
+                opportunity_id=order.opportunity_id,
+                kind=LeverNote.Kind.ORDER,
+                text=f"Sterling Backcheck background check\nStatus: In Progress\nNote {i}",
+                state=LeverNote.State.DELIVERED,
+                attempts=1,
+                delivered_at=now,
+            )
+            for i in range(n // 4 or 1)
+        ]
+    )
+    NoteAttempt.objects.bulk_create(
+        [
+            NoteAttempt(
+                note=notes[i % len(notes)],
+                started_at=now - timedelta(seconds=i),
+                duration_ms=120,
+                outcome=NoteAttempt.Outcome.DELIVERED,
+                http_status=201,
+            )
+            for i in range(n - 3 * (n // 4 or 1))
+        ]
+    )

@@ -86,7 +86,10 @@ def test_badges_read_without_colour_label_and_shape(alice, tenants):
     acme, _ = tenants
     make_order(acme, status="Completed", score="Red")
     page = alice.get("/").content.decode()
-    assert '<span class="badge sc sc-red"><span class="shape" aria-hidden="true"></span>Red</span>' in page
+    assert (
+        '<span class="badge sc sc-red"><span class="shape" aria-hidden="true"></span>Red</span>'
+        in page
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,7 +134,13 @@ def test_needs_attention_filter_finds_errors_failed_notes_and_quiet_orders(alice
 
 @pytest.mark.parametrize(
     "query",
-    ["lovelace", "ADA.L@EXAMPLE", "BC-2026-777777", "opp-ada-1", "https://hire.lever.co/candidates/opp-ada-1"],
+    [
+        "lovelace",
+        "ADA.L@EXAMPLE",
+        "BC-2026-777777",
+        "opp-ada-1",
+        "https://hire.lever.co/candidates/opp-ada-1",
+    ],
 )
 def test_search_finds_by_name_email_reference_number_or_opportunity(alice, tenants, query):
     acme, _ = tenants
@@ -225,9 +234,9 @@ def test_csv_export_holds_the_filtered_set_with_a_header(alice, tenants):
 
 def test_csv_export_defuses_spreadsheet_formulas_in_candidate_names(alice, tenants):
     acme, _ = tenants
-    make_order(acme, name="=HYPERLINK(\"http://evil\")")
+    make_order(acme, name='=HYPERLINK("http://evil")')
     rows = _csv(alice.get(reverse("order-export")))
-    assert rows[1][3] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1][3] == '\'=HYPERLINK("http://evil")'
 
 
 def test_chart_is_server_rendered_svg_with_a_table_of_the_same_numbers(alice, tenants):
