@@ -22,6 +22,7 @@ from django.utils import timezone
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, RateLimited
 from connectors.models import Tenant
+from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
 from orders.queue import enqueue
 
@@ -177,6 +178,7 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
     except RateLimited as exc:
         # Not an attempt: nothing was sent. Release the claim and come back when allowed.
         wait = max(0.05, exc.retry_after_s or 0.1)
+        metrics.limiter_wait(note.tenant_id, wait)
         LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.SENDING).update(
             state=LeverNote.State.PENDING,
             lease_until=None,
