@@ -1,0 +1,405 @@
+"""Fault-injection harness: the whole portal as separate processes, on services we can break.
+
+Builds on the end-to-end harness (tests/e2e/conftest.py: `wait_until`, `worker_env`, the worker
+process, `Wired`) and adds what a fault test needs and the shared services must never suffer:
+
+- `ThrowawayRedis`: a private `redis-server` on a random port, used as THE broker, cache and
+  limiter of the processes a test starts; the test stops and restarts it at will.
+- `PgProxy`: a TCP proxy in front of PostgreSQL that the test can cut (existing connections
+  reset, new ones refused) or black-hole (connections accepted, never answered).
+- `Stack`: a gunicorn portal, Celery workers and a Celery beat, each a subprocess with its own
+  environment (lease, sweep interval, back-off shrunk exactly as an operator would set them).
+
+The pytest process itself never publishes a task: anything it enqueued would land on the shared
+broker, where the end-to-end worker would pick it up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+from conftest import service_unavailable
+from tests.e2e.conftest import SIGNATURE_TOKEN, Wired, wait_until, worker_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The shrunk knobs every process of a stack gets unless a test overrides them. The lease stays
+# above the HTTP read timeout, as it must in production (300 s vs 20 s): a worker still waiting on
+# Lever must never see its note handed to another worker.
+FAST_ENV = {
+    "OUTBOX_LEASE_S": "5",
+    "OUTBOX_SWEEP_INTERVAL_S": "1",
+    "NOTE_RETRY_BASE_S": "0.2",
+    "NOTE_RETRY_MAX_S": "1.0",
+    "NOTE_MAX_ATTEMPTS": "10",
+    "RECONCILE_AFTER_S": "3600",
+    "HTTP_READ_TIMEOUT_S": "3",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayRedis:
+    """A private redis-server: nothing else uses it, so stopping it disturbs no other test."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> ThrowawayRedis:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir), "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        wait_until(self.ping, timeout=10, interval=0.05, message="the throwaway redis-server")
+        return self
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=2)
+
+
+class PgProxy:
+    """127.0.0.1:<port> → PostgreSQL. `cut()` resets every connection and refuses new ones;
+    `blackhole()` accepts connections and never answers; `restore()` forwards again."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.mode = "forward"
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True, name="pg-proxy").start()
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.mode == "cut":
+                _reset(client)
+                continue
+            with self._lock:
+                self._conns.add(client)
+            if self.mode == "blackhole":
+                continue  # held open, never answered: the client's connect_timeout must fire
+            try:
+                upstream = socket.create_connection(self.target, timeout=3)
+            except OSError:
+                _reset(client)
+                continue
+            with self._lock:
+                self._conns.add(upstream)
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([a, b], [], [], 0.2)
+                for src in ready:
+                    data = src.recv(65536)
+                    if not data:
+                        return
+                    (b if src is a else a).sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (a, b):
+                _reset(sock)
+                with self._lock:
+                    self._conns.discard(sock)
+
+    def cut(self) -> None:
+        self.mode = "cut"
+        self._drop_all()
+
+    def blackhole(self) -> None:
+        self.mode = "blackhole"
+        self._drop_all()
+
+    def restore(self) -> None:
+        self._drop_all()  # connections held by the black hole are useless now
+        self.mode = "forward"
+
+    def _drop_all(self) -> None:
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for sock in conns:
+            _reset(sock)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._drop_all()
+        self._listener.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()
+    except OSError:
+        pass
+
+
+class Proc:
+    """A subprocess in its own session with its output in a log file the test can read."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.name, self.argv, self.env, self.log_path = name, argv, env, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, ready: bytes | None = None, timeout: float = 60) -> Proc:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if ready is not None:
+            wait_until(lambda: ready in self.log_path.read_bytes() or self.proc.poll() is not None,
+                       timeout=timeout, message=f"{self.name} to start")
+            assert self.proc.poll() is None, f"{self.name} exited:\n{self.output()[-3000:]}"
+        return self
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            self._log.close()
+
+
+@dataclass
+class Stack:
+    """The portal's processes for one test, sharing one throwaway Redis and the test database."""
+
+    workdir: Path
+    redis: ThrowawayRedis
+    proxy: PgProxy
+    env: dict[str, str] = field(default_factory=dict)
+    procs: list[Proc] = field(default_factory=list)
+    portal_url: str = ""
+    _count: int = 0
+
+    def base_env(self, *, via_proxy: bool = False, **extra: str) -> dict[str, str]:
+        env = worker_env(self.portal_url or "http://127.0.0.1:1", **{
+            "REDIS_URL": self.redis.url,
+            "CELERY_BROKER_URL": self.redis.url,
+            **FAST_ENV,
+            **self.env,
+        })
+        if via_proxy:
+            db = connection.settings_dict
+            env["DATABASE_URL"] = f"postgres://{db['USER']}@127.0.0.1:{self.proxy.port}/{db['NAME']}"
+        env.update(extra)
+        return env
+
+    def _name(self, kind: str) -> Path:
+        self._count += 1
+        return self.workdir / f"{kind}-{self._count}.log"
+
+    def start_portal(self, **extra: str) -> Proc:
+        port = free_port()
+        self.portal_url = f"http://127.0.0.1:{port}"
+        env = self.base_env(via_proxy=True, PUBLIC_BASE_URL=self.portal_url,
+                            DB_CONN_MAX_AGE="0", **extra)
+        proc = Proc("portal", [
+            sys.executable, "-m", "gunicorn", "integration_portal.wsgi", "-c", "gunicorn.conf.py",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
+            "--timeout", "30", "--graceful-timeout", "2",
+        ], env, self._name("portal")).start()
+        wait_until(self._healthy, timeout=30, interval=0.1, message="the portal to answer /healthz")
+        self.procs.append(proc)
+        return proc
+
+    def _healthy(self) -> bool:
+        try:
+            return requests.get(self.portal_url + "/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def start_worker(self, concurrency: int = 2, **extra: str) -> Proc:
+        name = f"rel-{os.getpid()}-{secrets.token_hex(3)}@%h"
+        proc = Proc("worker", [
+            sys.executable, "-m", "celery", "-A", "integration_portal", "worker", "-l", "INFO",
+            "-c", str(concurrency), "-P", "prefork", "-n", name, "--without-gossip",
+            "--without-mingle", "--without-heartbeat",
+        ], self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra), self._name("worker"))
+        proc.start(ready=b"ready.")
+        self.procs.append(proc)
+        return proc
+
+    def start_beat(self, **extra: str) -> Proc:
+        schedule = self.workdir / f"beat-{secrets.token_hex(3)}"
+        proc = Proc("beat", [
+            sys.executable, "-m", "celery", "-A", "integration_portal", "beat", "-l", "INFO",
+            "-s", str(schedule), "--pidfile=",
+        ], self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra), self._name("beat"))
+        proc.start(ready=b"beat: Starting")
+        self.procs.append(proc)
+        return proc
+
+    def logs(self) -> str:
+        return "\n".join(p.output() for p in self.procs)
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+
+
+@pytest.fixture
+def stack(rel_services, transactional_db, tmp_path) -> Iterator[Stack]:
+    """A fresh throwaway Redis and PostgreSQL proxy; the test starts the processes it needs."""
+    db = connection.settings_dict
+    redis_server = ThrowawayRedis(tmp_path).start()
+    proxy = PgProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
+    built = Stack(workdir=tmp_path, redis=redis_server, proxy=proxy)
+    try:
+        yield built
+    finally:
+        built.stop()
+        proxy.close()
+        redis_server.stop()
+        # Connections of the killed processes may linger; the flush after the test needs none.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
+@pytest.fixture(scope="session")
+def rel_services(django_db_setup, django_db_blocker) -> None:
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            service_unavailable("reliability tests need PostgreSQL (DATABASE_URL)")
+    if not settings.REDIS_URL:
+        service_unavailable("reliability tests need Redis (REDIS_URL)")
+    if subprocess.run(["which", "redis-server"], capture_output=True).returncode != 0:
+        service_unavailable("reliability tests need the redis-server binary")
+
+
+def make_tenant(stack: Stack, lever, backcheck, *, candidates: int = 0, piecemeal: bool = False,
+                cma: bool = False, slug: str | None = None, **fields) -> Wired:
+    """A tenant on `lever`/`backcheck` with its own Lever account and `candidates` extra
+    opportunities (named c0, c1, …; tagged for the default package)."""
+    from connectors.lever.fake_server import DEMO_SEED, seed_demo
+    from connectors.models import Package, Tenant
+
+    api_key = "rel-lever-key-" + secrets.token_hex(12)
+    seed_demo(lever, api_key, SIGNATURE_TOKEN)
+    tenant = Tenant.objects.create(
+        name=f"Rel {slug or ''}".strip(), slug=slug or "rel-" + secrets.token_hex(3),
+        lever_base_url=lever.base_url, backcheck_base_url=backcheck.url,
+        trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]], lever_api_key=api_key,
+        lever_signature_token=SIGNATURE_TOKEN, backcheck_client_id=backcheck.client_id,
+        backcheck_client_secret=backcheck.client_secret, piecemeal=piecemeal, cma=cma, **fields,
+    )
+    Package.objects.create(tenant=tenant, code="std-ca", name="Standard Canada",
+                           lever_tag="standard-ca", is_default=True)
+    wired = Wired(tenant, lever, backcheck, api_key, stack.portal_url)
+    wired.extra = [
+        lever.add_opportunity(api_key, name=f"Candidate {i} Test", emails=[f"c{i}@example.com"],
+                              tags=["standard-ca"], stage="applicant-new")
+        for i in range(candidates)
+    ]
+    return wired
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple]:
+    from connectors.backcheck.fake_server import FakeBackcheck
+    from connectors.lever.fake_server import FakeLever
+
+    lever = FakeLever(webhook_retry_gaps=(0.3, 0.6, 1.0, 1.5, 2.0)).start()
+    backcheck = FakeBackcheck(step_seconds=0.2, callback_retry_seconds=0.5,
+                              first_order_number=1000).start()
+    try:
+        yield lever, backcheck
+    finally:
+        lever.stop()
+        backcheck.stop()
+
+
+def stage_body(w: Wired, opportunity_id: str) -> dict:
+    """Move the candidate in fake Lever and return the signed webhook, without sending it."""
+    from connectors.lever.fake_server import DEMO_SEED
+
+    return w.lever.move_to_stage(w.api_key, opportunity_id, DEMO_SEED["background_check_stage_id"])
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def record(name: str, **figures) -> None:
+    """Print a measured figure in a stable form (`-s` shows it; docs/RELIABILITY.md quotes it)."""
+    parts = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in figures.items())
+    line = f"[reliability] {name}: {parts}"
+    print(line)
+    out = os.environ.get("RELIABILITY_FIGURES")
+    if out:
+        with open(out, "a") as fh:
+            fh.write(line + "\n")
