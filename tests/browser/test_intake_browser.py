@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from conftest import service_unavailable
 from connectors import services
@@ -54,6 +54,10 @@ def browser(monkeypatch) -> Iterator[object]:
             yield instance
         finally:
             instance.close()
+            # Under the sync API the test body runs in a greenlet with its own context, so its
+            # ORM calls opened a connection of their own: close it, or it outlives the test
+            # database.
+            connections.close_all()
 
 
 @pytest.fixture
