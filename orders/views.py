@@ -267,14 +267,13 @@ def attention_replay(request: HttpRequest) -> HttpResponse:
         return redirect("attention")
     note_ids, event_ids = form.cleaned_data["note"], form.cleaned_data["event"]
     notes = list(
-        scope_to_user(LeverNote.objects.all(), request.user)
+        dashboard.with_tenant(scope_to_user(LeverNote.objects.all(), request.user))
         .filter(pk__in=note_ids)
-        .select_related("tenant", "order")
+        .select_related("order")
     )
     events = list(
-        scope_to_user(InboundEvent.objects.all(), request.user)
+        dashboard.with_tenant(scope_to_user(InboundEvent.objects.all(), request.user))
         .filter(pk__in=event_ids)
-        .select_related("tenant")
         .defer("raw_body")
     )
     if len(notes) != len(set(note_ids)) or len(events) != len(set(event_ids)):

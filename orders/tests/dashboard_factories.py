@@ -210,8 +210,8 @@ SCORE_FOR = {"Completed": ("Green", "Green", "Amber", "Red")}
 def bulk_orders(tenant: Tenant, n: int, *, start: int = 0, batch: int = 5000) -> None:
     """`n` orders of mixed status spread over the last 90 days, with bulk_create.
 
-    Every order gets a failed-free but realistic row; every 50th is quiet, every 97th has a
-    failed note, so every section of every page has something to show.
+    Every 50th has never been heard from (quiet once older than the threshold); statuses and
+    scores cycle, so every count, badge and chart series has rows.
     """
     now = timezone.now()
     pw_hash = hash_callback_password("bulk-seeded-not-a-real-password")
