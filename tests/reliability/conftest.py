@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,18 +193,25 @@ class Proc:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.name, self.argv, self.env, self.log_path = name, argv, env, log
         self.proc: subprocess.Popen | None = None
+        self.ready_check: Callable[[], bool] | None = None
 
-    def start(self, ready: bytes | None = None, timeout: float = 60) -> Proc:
+    def start(self, ready: bytes | None = None, wait: bool = True) -> Proc:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         if ready is not None:
-            wait_until(lambda: ready in self.log_path.read_bytes() or self.proc.poll() is not None,
-                       timeout=timeout, message=f"{self.name} to start")
-            assert self.proc.poll() is None, f"{self.name} exited:\n{self.output()[-3000:]}"
+            self.ready_check = lambda: ready in self.log_path.read_bytes()
+            if wait:
+                self.wait_ready()
         return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        check = self.ready_check or (lambda: True)
+        wait_until(lambda: check() or self.proc.poll() is not None, timeout=timeout,
+                   interval=0.05, message=f"{self.name} to start")
+        assert self.proc.poll() is None, f"{self.name} exited:\n{self.output()[-3000:]}"
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -255,17 +262,28 @@ class Stack:
         self._count += 1
         return self.workdir / f"{kind}-{self._count}.log"
 
-    def start_portal(self, **extra: str) -> Proc:
+    def up(self, *, workers: int = 1, concurrency: int = 2, beat: bool = True,
+           portal_env: dict[str, str] | None = None) -> None:
+        """Start the portal, `workers` workers and beat side by side (start-up is most of a
+        fault test's fixed cost), then wait until every one of them is ready."""
+        portal = self.launch_portal(**(portal_env or {}))
+        started = [self.launch_worker(concurrency) for _ in range(workers)]
+        if beat:
+            started.append(self.launch_beat())
+        for proc in started:
+            proc.wait_ready()
+        portal.wait_ready()
+
+    def launch_portal(self, **extra: str) -> Proc:
         port = free_port()
         self.portal_url = f"http://127.0.0.1:{port}"
-        env = self.base_env(via_proxy=True, PUBLIC_BASE_URL=self.portal_url,
-                            DB_CONN_MAX_AGE="0", **extra)
+        env = self.base_env(via_proxy=True, PUBLIC_BASE_URL=self.portal_url, **extra)
         proc = Proc("portal", [
             sys.executable, "-m", "gunicorn", "integration_portal.wsgi", "-c", "gunicorn.conf.py",
             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
             "--timeout", "30", "--graceful-timeout", "2",
         ], env, self._name("portal")).start()
-        wait_until(self._healthy, timeout=30, interval=0.1, message="the portal to answer /healthz")
+        proc.ready_check = self._healthy
         self.procs.append(proc)
         return proc
 
@@ -275,24 +293,29 @@ class Stack:
         except requests.RequestException:
             return False
 
-    def start_worker(self, concurrency: int = 2, **extra: str) -> Proc:
+    def launch_worker(self, concurrency: int = 2, **extra: str) -> Proc:
         name = f"rel-{os.getpid()}-{secrets.token_hex(3)}@%h"
         proc = Proc("worker", [
             sys.executable, "-m", "celery", "-A", "integration_portal", "worker", "-l", "INFO",
             "-c", str(concurrency), "-P", "prefork", "-n", name, "--without-gossip",
             "--without-mingle", "--without-heartbeat",
         ], self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra), self._name("worker"))
-        proc.start(ready=b"ready.")
+        proc.start(ready=b"ready.", wait=False)
         self.procs.append(proc)
         return proc
 
-    def start_beat(self, **extra: str) -> Proc:
+    def start_worker(self, concurrency: int = 2, **extra: str) -> Proc:
+        proc = self.launch_worker(concurrency, **extra)
+        proc.wait_ready()
+        return proc
+
+    def launch_beat(self, **extra: str) -> Proc:
         schedule = self.workdir / f"beat-{secrets.token_hex(3)}"
         proc = Proc("beat", [
             sys.executable, "-m", "celery", "-A", "integration_portal", "beat", "-l", "INFO",
             "-s", str(schedule), "--pidfile=",
         ], self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra), self._name("beat"))
-        proc.start(ready=b"beat: Starting")
+        proc.start(ready=b"beat: Starting", wait=False)
         self.procs.append(proc)
         return proc
 

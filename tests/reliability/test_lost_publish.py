@@ -30,9 +30,7 @@ SWEEP = float(FAST_ENV["OUTBOX_SWEEP_INTERVAL_S"])
 def test_work_committed_but_never_published_is_delivered_by_the_sweeper(stack, fakes):
     lever, backcheck = fakes
     dead_broker = f"redis://127.0.0.1:{free_port()}/0"
-    stack.start_portal(CELERY_BROKER_URL=dead_broker)
-    stack.start_worker()
-    stack.start_beat()
+    stack.up(portal_env={"CELERY_BROKER_URL": dead_broker})
     w = make_tenant(stack, lever, backcheck)
 
     body = stage_body(w, w.candidate("ada"))

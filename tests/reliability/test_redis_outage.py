@@ -33,9 +33,7 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
     stack, fakes
 ):
     lever, backcheck = fakes
-    stack.start_portal()
-    stack.start_worker(concurrency=4)
-    stack.start_beat()
+    stack.up(concurrency=4)
     tenants = [
         make_tenant(stack, lever, backcheck, candidates=OPEN_ORDERS_PER_TENANT
                     + NEW_WEBHOOKS_PER_TENANT, slug=f"redis-{i}")
