@@ -1,0 +1,261 @@
+"""What every benchmark needs: its own database and Redis DB, gunicorn, a Celery worker, timing.
+
+The benchmarks run the production pieces as processes (gunicorn with gunicorn.conf.py, Celery
+workers, PostgreSQL, Redis) with the fakes on 127.0.0.1, in a database of their own
+(`bench_portal`, dropped and migrated at start) and a Redis DB of their own (8 by default,
+flushed at start; DB 0 is refused). They never touch the test databases.
+
+Environment: BENCH_POSTGRES_URL (server, default postgres://postgres@127.0.0.1:5432),
+BENCH_DB_NAME (bench_portal), BENCH_REDIS_URL (redis://127.0.0.1:6379/8).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_portal")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+RESULTS_DIR = ROOT / "var" / "bench"
+# Bench-only secrets: the processes run with DJANGO_DEBUG off, as in production.
+_KEY = base64.urlsafe_b64encode(b"bench-only-field-key-0123456789a").decode().rstrip("=")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    work = Path(tempfile.gettempdir()) / "portal-bench"
+    work.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "PORTAL_ENV_FILE": os.devnull,
+        "PORTAL_VAR_DIR": str(work),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "FIELD_ENCRYPTION_KEYS": f"bench-k1:{_KEY}",
+        "CALLBACK_HMAC_KEY": "bench-only-callback-hmac-key-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Plain http on loopback: in production the TLS proxy sits in front (X-Forwarded-Proto).
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(extra)
+    return env
+
+
+def check_services() -> None:
+    import psycopg
+    import redis
+
+    try:
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+    except psycopg.Error as exc:
+        raise SystemExit(f"bench: PostgreSQL at {PG_SERVER} is unreachable ({exc})") from None
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        raise SystemExit(f"bench: Redis at {REDIS_URL} is unreachable ({exc})") from None
+
+
+def prepare(**extra_env: str) -> dict[str, str]:
+    """Fresh bench database and Redis DB, migrated; Django set up in this process. Returns env."""
+    import psycopg
+    import redis
+
+    check_services()
+    if REDIS_URL.rstrip("/").endswith("/0") or "/" not in REDIS_URL.split("//", 1)[1]:
+        raise SystemExit("bench: BENCH_REDIS_URL must name a Redis DB other than 0")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    env = bench_env(**extra_env)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT, env=env, check=True,
+    )
+    os.environ.update({k: v for k, v in env.items() if k not in ("LOG_LEVEL",)})
+    os.environ["LOG_LEVEL"] = "WARNING"  # the bench process itself stays quiet
+    import django
+
+    django.setup()
+    return env
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise SystemExit(f"bench: timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+class Process:
+    """A child process in its own process group, its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = RESULTS_DIR / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            self._log.close()
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_gunicorn(env: dict[str, str], port: int, **extra: str) -> Process:
+    """gunicorn with the production config file (workers, threads) on 127.0.0.1:port."""
+    argv = [sys.executable, "-m", "gunicorn", "integration_portal.wsgi", "-c", "gunicorn.conf.py",
+            "--bind", f"127.0.0.1:{port}"]
+    # Several worker processes: metrics in multiprocess mode, as production should run them.
+    prom = Path(tempfile.mkdtemp(prefix="portal-bench-prom-"))
+    proc = Process("gunicorn", argv, {**env, "PROMETHEUS_MULTIPROC_DIR": str(prom), **extra})
+    proc.start()
+
+    def healthy() -> bool:
+        if not proc.alive():
+            raise SystemExit(f"bench: gunicorn exited; see {proc.log_path}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:  # noqa: S310
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_until(healthy, 60, "gunicorn to answer /healthz", every=0.2)
+    # Warm every worker process (imports, first connection) before anything is measured.
+    for _ in range(40):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).close()  # noqa: S310
+    return proc
+
+
+def start_worker(env: dict[str, str], concurrency: int, name: str = "worker") -> Process:
+    argv = [sys.executable, "-m", "celery", "-A", "integration_portal", "worker", "-l", "INFO",
+            "-c", str(concurrency), "-P", "prefork", "-n", f"{name}-{os.getpid()}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    proc = Process(name, argv, env).start()
+
+    def ready() -> bool:
+        if not proc.alive():
+            raise SystemExit(f"bench: the Celery worker exited; see {proc.log_path}")
+        return b"ready." in proc.log_path.read_bytes()
+
+    wait_until(ready, 90, "the Celery worker to be ready", every=0.2)
+    return proc
+
+
+def percentile(values: Iterable[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of the values; nan when there are none."""
+    data = sorted(values)
+    if not data:
+        return math.nan
+    rank = max(1, math.ceil(p / 100 * len(data)))
+    return data[rank - 1]
+
+
+@dataclass
+class Check:
+    name: str
+    value: float
+    target: str
+    ok: bool
+    gating: bool = True  # False: reported only (e.g. timing targets in smoke mode)
+
+
+@dataclass
+class Report:
+    title: str
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, name: str, value: float, unit: str, baseline: float | None = None) -> None:
+        ratio = f"{value / baseline:.2f}" if baseline else ""
+        base = f"{baseline:.2f}" if baseline is not None else ""
+        self.rows.append((name, f"{value:.2f} {unit}", base, ratio))
+        self.data[name] = value
+
+    def check(self, name: str, value: float, target: str, ok: bool, gating: bool = True) -> None:
+        self.checks.append(Check(name, value, target, bool(ok), gating))
+
+    def print(self) -> None:
+        width = max([len(r[0]) for r in self.rows] + [len(c.name) for c in self.checks] + [10])
+        print(f"\n## {self.title}\n")
+        print(f"| {'measure'.ljust(width)} | value | baseline | ratio |")
+        print(f"|{'-' * (width + 2)}|---|---|---|")
+        for name, value, base, ratio in self.rows:
+            print(f"| {name.ljust(width)} | {value} | {base} | {ratio} |")
+        if self.checks:
+            print(f"\n| {'target'.ljust(width)} | value | wanted | result |")
+            print(f"|{'-' * (width + 2)}|---|---|---|")
+            for c in self.checks:
+                verdict = "PASS" if c.ok else ("FAIL" if c.gating else "miss (not gating)")
+                print(f"| {c.name.ljust(width)} | {c.value:.3g} | {c.target} | {verdict} |")
+        sys.stdout.flush()
+
+    def save(self, name: str, argv: list[str]) -> None:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "title": self.title, "command": " ".join(argv), "time": time.time(),
+            "data": self.data,
+            "checks": [c.__dict__ for c in self.checks],
+        }
+        (RESULTS_DIR / f"{name}.json").write_text(json.dumps(payload, indent=2))
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.gating and not c.ok]

@@ -1,0 +1,141 @@
+"""Benchmark 1: Lever webhook ingest under gunicorn, against two baselines in the same run.
+
+    .venv/bin/python -m bench.webhook_ingest            # full: 20 s paced, 10 s saturated, 2,000 burst
+    .venv/bin/python -m bench.webhook_ingest --smoke    # a few seconds; timing targets not gating
+
+Baselines (bench/urls.py, same gunicorn settings, same load): a bare view answering 200, and a
+view inserting one row. Every webhook is correctly signed and unique (pre-signed bodies).
+Targets: p99 ≤ 100 ms at 50 req/s; p50 ≤ 2× the insert view's; saturated throughput ≥ 0.5× the
+insert view's and ≥ 200 req/s; a 2,000-event burst stores exactly 2,000 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import harness, load
+
+SIGNATURE_TOKEN = "bench-signature-token-0123456789abcdef"
+STAGE = "00922a60-7c15-422b-b086-f62000824fd7"
+
+
+def _tenant():
+    from connectors.models import Package, Tenant
+
+    tenant = Tenant.objects.create(
+        name="Bench Ingest",
+        slug="bench-ingest",
+        lever_base_url="http://127.0.0.1:9/v1",
+        trigger_stage_ids=[STAGE],
+        lever_api_key="bench-lever-key-0123456789abcdef",
+        lever_signature_token=SIGNATURE_TOKEN,
+    )
+    Package.objects.create(tenant=tenant, code="std-ca", name="Standard", is_default=True)
+    return tenant
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--rate", type=float, default=50.0)
+    args = parser.parse_args(argv)
+    paced_s = 3 if args.smoke else 20
+    saturate_s = 3 if args.smoke else 10
+    burst_n = 200 if args.smoke else 2000
+
+    env = harness.prepare()
+    from django.db import connection
+
+    from bench.urls import BASELINE_TABLE, CREATE_TABLE
+    from orders.models import InboundEvent
+
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_TABLE)
+    tenant = _tenant()
+    webhook_path = f"/api/v1/webhooks/lever/{tenant.webhook_id}/"
+    paths = {"bare view": "/bench/bare/", "insert view": "/bench/insert/", "webhook": webhook_path}
+    report = harness.Report(
+        f"Webhook ingest ({'smoke' if args.smoke else 'full'}; gunicorn.conf.py defaults)"
+    )
+    port = harness.free_port()
+    work = Path(tempfile.mkdtemp(prefix="portal-bench-ingest-"))
+    with harness.start_gunicorn(env, port):
+        # 1. Fixed rate: latency from each request's due time.
+        n = int(args.rate * paced_s)
+        paced = {}
+        for name, path in paths.items():
+            bodies = load.signed_webhooks(n, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)
+            load.paced(port, path, bodies[:20], rate=args.rate)  # warm-up, not measured
+            paced[name] = load.paced(port, path, bodies[20:], rate=args.rate)
+            res = paced[name]
+            bad = sum(c for s, c in res.statuses.items() if s != 200) + res.errors
+            report.check(f"{name}: every paced request answered 200", bad, "0", bad == 0)
+        p50 = {k: harness.percentile(r.latencies_s, 50) * 1000 for k, r in paced.items()}
+        p99 = {k: harness.percentile(r.latencies_s, 99) * 1000 for k, r in paced.items()}
+        for name in paths:
+            report.row(f"p50 at {args.rate:g}/s, {name}", p50[name], "ms", p50["insert view"])
+            report.row(f"p99 at {args.rate:g}/s, {name}", p99[name], "ms", p99["insert view"])
+
+        # 2. Saturated: wrk, every request a different signed body.
+        sat = {}
+        for name, path in paths.items():
+            bodies_file = work / f"{name.replace(' ', '_')}.txt"
+            # Enough unique bodies for ~3,000 req/s; a wrap is reported below.
+            count = 3000 * saturate_s
+            bodies_file.write_text("\n".join(
+                load.signed_webhooks(count, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)
+            ) + "\n")
+            sat[name] = load.wrk(port, path, bodies_file, seconds=saturate_s)
+            res = sat[name]
+            bad = res.non_2xx + res.socket_errors
+            report.check(f"{name}: saturated, non-2xx + socket errors", bad, "0", bad == 0)
+            if name == "webhook":
+                report.check("webhook: saturated run never repeated a body", int(res.wrapped),
+                             "0", not res.wrapped)
+        for name in paths:
+            report.row(f"saturated throughput, {name}", sat[name].requests_per_s, "req/s",
+                       sat["insert view"].requests_per_s)
+            report.row(f"saturated p99, {name}", sat[name].p99_ms, "ms", sat["insert view"].p99_ms)
+
+        # 3. Burst: N distinct events at once; exactly N rows must be stored.
+        bodies = load.signed_webhooks(burst_n, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)
+        tokens = [json.loads(b)["token"] for b in bodies]
+        burst = load.burst(port, webhook_path, bodies, threads=32)
+        accepted = sum(1 for b in burst.bodies if json.loads(b).get("status") == "accepted")
+        stored = InboundEvent.objects.filter(tenant=tenant, lever_token__in=tokens).count()
+        report.row(f"burst of {burst_n}: events stored", stored, "rows")
+        report.row(f"burst of {burst_n}: wall time", burst.elapsed_s, "s")
+        report.check(f"burst of {burst_n} stores exactly {burst_n} events", stored,
+                     str(burst_n), stored == burst_n)
+        report.check(f"burst of {burst_n}: every answer 200 accepted", accepted, str(burst_n),
+                     accepted == burst_n and burst.errors == 0)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {BASELINE_TABLE}")
+        report.data["baseline rows inserted"] = cursor.fetchone()[0]
+
+    timing = not args.smoke  # a shared CI machine's timings say little: smoke checks correctness
+    report.check("webhook p99 at 50/s ≤ 100 ms", p99["webhook"], "≤ 100", p99["webhook"] <= 100,
+                 timing)
+    report.check("webhook p50 ≤ 2× insert view p50", p50["webhook"] / p50["insert view"], "≤ 2",
+                 p50["webhook"] <= 2 * p50["insert view"], timing)
+    ratio = sat["webhook"].requests_per_s / sat["insert view"].requests_per_s
+    report.check("saturated webhook ≥ 0.5× insert view", ratio, "≥ 0.5", ratio >= 0.5, timing)
+    report.check("saturated webhook ≥ 200 req/s", sat["webhook"].requests_per_s, "≥ 200",
+                 sat["webhook"].requests_per_s >= 200, timing)
+    late = max(r.late_s for r in paced.values())
+    report.data["paced client max lateness s"] = late
+    report.print()
+    report.save("webhook_ingest" + ("_smoke" if args.smoke else ""), sys.argv)
+    if report.failed:
+        print(f"\nFAILED: {', '.join(c.name for c in report.failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
