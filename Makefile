@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test smoke lint bench clean
+.PHONY: run test smoke lint bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,18 @@ test: $(VENV)/.dev
 # The embedded-defaults mode (SQLite + filesystem broker) booted for real; CI runs it.
 smoke: $(VENV)/.dev
 	$(BIN)/python scripts/smoke_embedded.py
+
+# Benchmarks (docs/PERFORMANCE.md): gunicorn, Celery workers, PostgreSQL, Redis and the fakes,
+# in their own database (bench_portal) and Redis DB (8). Needs `wrk` (Debian package).
+# `bench` is the full set (~15 min); `bench-smoke` the short mode CI runs (correctness checks
+# gate, timings are reported).
+BENCH_SCRIPTS := webhook_ingest lever_egress e2e_latency
+
+bench: $(VENV)/.dev
+	@rc=0; for b in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$b || rc=1; done; exit $$rc
+
+bench-smoke: $(VENV)/.dev
+	@for b in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$b --smoke || exit 1; done
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -88,7 +88,7 @@ def _portal_run(fake, tenants_n: int, notes: int, run: str, report: harness.Repo
     harness.wait_until(done, budget, f"{expected} notes delivered ({run})", every=0.5)
     wall = time.monotonic() - started
     rates = []
-    for i, (tenant, api_key) in enumerate(tenants):
+    for i, (_tenant, api_key) in enumerate(tenants):
         rate, created, throttled = _rate(fake, api_key)
         rates.append(rate)
         if i < 3 or i == len(tenants) - 1:

@@ -61,58 +61,58 @@ def main(argv: list[str] | None = None) -> int:
     report = harness.Report(
         f"Webhook ingest ({'smoke' if args.smoke else 'full'}; gunicorn.conf.py defaults)"
     )
-    port = harness.free_port()
     work = Path(tempfile.mkdtemp(prefix="portal-bench-ingest-"))
-    with harness.start_gunicorn(env, port):
-        # 1. Fixed rate: latency from each request's due time.
-        n = int(args.rate * paced_s)
-        paced = {}
-        for name, path in paths.items():
+    n = int(args.rate * paced_s)
+    paced, sat = {}, {}
+    for name, path in paths.items():
+        # A fresh gunicorn for each path: worker recycling (max_requests) then falls alike on
+        # every path instead of on whichever runs last.
+        port = harness.free_port()
+        with harness.start_gunicorn(env, port):
+            # 1. Fixed rate: latency from each request's due time.
             bodies = load.signed_webhooks(n, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)
             load.paced(port, path, bodies[:20], rate=args.rate)  # warm-up, not measured
-            paced[name] = load.paced(port, path, bodies[20:], rate=args.rate)
-            res = paced[name]
+            paced[name] = res = load.paced(port, path, bodies[20:], rate=args.rate)
             bad = sum(c for s, c in res.statuses.items() if s != 200) + res.errors
             report.check(f"{name}: every paced request answered 200", bad, "0", bad == 0)
-        p50 = {k: harness.percentile(r.latencies_s, 50) * 1000 for k, r in paced.items()}
-        p99 = {k: harness.percentile(r.latencies_s, 99) * 1000 for k, r in paced.items()}
-        for name in paths:
-            report.row(f"p50 at {args.rate:g}/s, {name}", p50[name], "ms", p50["insert view"])
-            report.row(f"p99 at {args.rate:g}/s, {name}", p99[name], "ms", p99["insert view"])
-
-        # 2. Saturated: wrk, every request a different signed body.
-        sat = {}
-        for name, path in paths.items():
+            # 2. Saturated: wrk, every request a different signed body (enough for 3,000/s).
             bodies_file = work / f"{name.replace(' ', '_')}.txt"
-            # Enough unique bodies for ~3,000 req/s; a wrap is reported below.
-            count = 3000 * saturate_s
-            bodies_file.write_text("\n".join(
-                load.signed_webhooks(count, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)
-            ) + "\n")
-            sat[name] = load.wrk(port, path, bodies_file, seconds=saturate_s)
-            res = sat[name]
-            bad = res.non_2xx + res.socket_errors
-            report.check(f"{name}: saturated, non-2xx + socket errors", bad, "0", bad == 0)
+            bodies_file.write_text("\n".join(load.signed_webhooks(
+                3000 * saturate_s, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)) + "\n")
+            sat[name] = res = load.wrk(port, path, bodies_file, seconds=saturate_s)
+            report.check(f"{name}: saturated, non-2xx answers", res.non_2xx, "0",
+                         res.non_2xx == 0)
+            # A connection closed by a recycled worker (max_requests) is a socket error for
+            # wrk; Lever would retry it. Reported, not gating.
+            report.check(f"{name}: saturated, socket errors", res.socket_errors, "0",
+                         res.socket_errors == 0, gating=False)
             if name == "webhook":
                 report.check("webhook: saturated run never repeated a body", int(res.wrapped),
                              "0", not res.wrapped)
-        for name in paths:
-            report.row(f"saturated throughput, {name}", sat[name].requests_per_s, "req/s",
-                       sat["insert view"].requests_per_s)
-            report.row(f"saturated p99, {name}", sat[name].p99_ms, "ms", sat["insert view"].p99_ms)
+    p50 = {k: harness.percentile(r.latencies_s, 50) * 1000 for k, r in paced.items()}
+    p99 = {k: harness.percentile(r.latencies_s, 99) * 1000 for k, r in paced.items()}
+    for name in paths:
+        report.row(f"p50 at {args.rate:g}/s, {name}", p50[name], "ms", p50["insert view"])
+        report.row(f"p99 at {args.rate:g}/s, {name}", p99[name], "ms", p99["insert view"])
+    for name in paths:
+        report.row(f"saturated throughput, {name}", sat[name].requests_per_s, "req/s",
+                   sat["insert view"].requests_per_s)
+        report.row(f"saturated p99, {name}", sat[name].p99_ms, "ms", sat["insert view"].p99_ms)
 
-        # 3. Burst: N distinct events at once; exactly N rows must be stored.
+    # 3. Burst: N distinct events at once; exactly N rows must be stored.
+    port = harness.free_port()
+    with harness.start_gunicorn(env, port):
         bodies = load.signed_webhooks(burst_n, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)
         tokens = [json.loads(b)["token"] for b in bodies]
         burst = load.burst(port, webhook_path, bodies, threads=32)
-        accepted = sum(1 for b in burst.bodies if json.loads(b).get("status") == "accepted")
-        stored = InboundEvent.objects.filter(tenant=tenant, lever_token__in=tokens).count()
-        report.row(f"burst of {burst_n}: events stored", stored, "rows")
-        report.row(f"burst of {burst_n}: wall time", burst.elapsed_s, "s")
-        report.check(f"burst of {burst_n} stores exactly {burst_n} events", stored,
-                     str(burst_n), stored == burst_n)
-        report.check(f"burst of {burst_n}: every answer 200 accepted", accepted, str(burst_n),
-                     accepted == burst_n and burst.errors == 0)
+    accepted = sum(1 for b in burst.bodies if json.loads(b).get("status") == "accepted")
+    stored = InboundEvent.objects.filter(tenant=tenant, lever_token__in=tokens).count()
+    report.row(f"burst of {burst_n}: events stored", stored, "rows")
+    report.row(f"burst of {burst_n}: wall time", burst.elapsed_s, "s")
+    report.check(f"burst of {burst_n} stores exactly {burst_n} events", stored,
+                 str(burst_n), stored == burst_n)
+    report.check(f"burst of {burst_n}: every answer 200 accepted", accepted, str(burst_n),
+                 accepted == burst_n and burst.errors == 0)
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {BASELINE_TABLE}")
