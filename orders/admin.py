@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from orders.dashboard import TENANT_SECRETS
 from orders.models import (
     InboundEvent,
     LeverNote,
@@ -43,6 +44,18 @@ def _readable_fields(model: type) -> tuple[str, ...]:
 
 class ReadOnlyHistory:
     """Super-admins view; nobody adds, edits or deletes history through the admin."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        related = getattr(self, "list_select_related", ()) or ()
+        # Listing rows never needs a tenant's secrets (decrypting them per row was most of a
+        # changelist's time) nor an order's state snapshot or pending callback password.
+        deferred = []
+        if "tenant" in related:
+            deferred += [f"tenant__{f}" for f in TENANT_SECRETS]
+        if "order" in related:
+            deferred += ["order__state", "order__pending_callback_password"]
+        return qs.defer(*deferred) if deferred else qs
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_superuser

@@ -274,3 +274,14 @@ def test_every_order_is_counted_once_even_with_several_failed_notes(alice, tenan
     assert _ids(response) == [order.pk]
     assert response.context["page"].paginator.count == 1
     assert Order.objects.count() == 1
+
+
+def test_pages_past_the_middle_list_the_same_rows_as_a_plain_offset(alice, tenants):
+    acme, _ = tenants
+    for i in range(PAGE_SIZE * 3 + 7):
+        make_order(acme, name=f"Cand {i % 40:03d}")  # ties on name: the id breaks them
+    expected = list(Order.objects.order_by("candidate_name", "id").values_list("pk", flat=True))
+    got = []
+    for page in (1, 2, 3, 4):
+        got += _ids(alice.get("/", {"sort": "candidate", "page": page}))
+    assert got == expected
