@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 USER_AGENT = "BackcheckLeverPortal/1.0 (+integration portal)"
@@ -87,23 +87,28 @@ def _retry_after(headers: Any, now: float | None = None) -> float | None:
     return None
 
 
+def _caused_by(
+    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]
+) -> bool:
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                stack.append(linked)
+    return False
+
+
 def _is_connect_failure(exc: BaseException) -> bool:
     """True when the failure happened before any request byte could be written."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (NewConnectionError, NameResolutionError, ConnectionRefusedError)):
-            return True
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, BaseException) and _is_connect_failure(arg):
-                return True
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException) and reason is not current:
-            if _is_connect_failure(reason):
-                return True
-        current = current.__cause__ or current.__context__
-    return False
+    return _caused_by(exc, (NewConnectionError, NameResolutionError, ConnectionRefusedError))
 
 
 def _error_message(body: Any, text: str) -> str:
@@ -188,6 +193,11 @@ class HttpClient:
                 "ambiguous", "read timeout after the request was sent", duration_ms=_ms(started)
             ) from exc
         except requests.exceptions.ConnectionError as exc:
+            if _caused_by(exc, ReadTimeoutError):
+                # With retries off, requests reports a read timeout as a ConnectionError.
+                raise HttpError(
+                    "ambiguous", "read timeout after the request was sent", duration_ms=_ms(started)
+                ) from exc
             if _is_connect_failure(exc):
                 raise HttpError(
                     "transient", "connection refused or host unreachable", duration_ms=_ms(started)

@@ -19,6 +19,7 @@ Redis keys carry a SHA-256 of the API key, never the key itself.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import logging
 import threading
@@ -42,24 +43,24 @@ def key_fingerprint(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()[:32]
 
 
-class Limiter:
+class Limiter(abc.ABC):
     """The interface every limiter implements."""
 
+    @abc.abstractmethod
     def try_acquire(self, api_key: str, *, rate: float, burst: int) -> float:
         """0.0: go (a slot was taken). >0: seconds to wait before asking again (nothing taken)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def block(self, api_key: str, seconds: float) -> None:
         """Refuse every request for this key for `seconds` (never shortens an existing block)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def blocked_for(self, api_key: str) -> float:
         """Seconds the key stays blocked (0.0 when not blocked)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def strike(self, api_key: str) -> int:
         """Count a 429 for this key; returns the number of 429s in a row (within a few minutes)."""
-        raise NotImplementedError
 
 
 def _check_params(rate: float, burst: int) -> None:
