@@ -12,20 +12,22 @@ from orders.dashboard import DEFAULT_QUIET_DAYS, SCORES, SORTS, STATUS_LABELS, S
 
 
 def _sort_choices() -> list[tuple[str, str]]:
+    # (key, label when descending, label when ascending)
     labels = {
-        "created": "Created",
-        "updated": "Last change",
-        "heard": "Last heard from Backcheck",
-        "candidate": "Candidate",
-        "status": "Status",
-        "score": "Score",
-        "tenant": "Tenant",
-        "number": "Reference number",
+        "created": ("Created, newest first", "Created, oldest first"),
+        "updated": ("Last change, newest first", "Last change, oldest first"),
+        "heard": ("Last heard, newest first", "Last heard, oldest first"),
+        "candidate": ("Candidate, Z–A", "Candidate, A–Z"),
+        "status": ("Status, Z–A", "Status, A–Z"),
+        "score": ("Score, Z–A", "Score, A–Z"),
+        "tenant": ("Tenant, Z–A", "Tenant, A–Z"),
+        "number": ("Reference number, descending", "Reference number, ascending"),
     }
     choices = []
     for key in SORTS:
-        choices.append((f"-{key}", f"{labels[key]} (newest/Z first)"))
-        choices.append((key, f"{labels[key]} (oldest/A first)"))
+        desc, asc = labels[key]
+        choices.append((f"-{key}", desc))
+        choices.append((key, asc))
     return choices
 
 
@@ -60,6 +62,7 @@ class OrderFilterForm(forms.Form):
         max_value=365,
         initial=DEFAULT_QUIET_DAYS,
         help_text="With “needs attention”: active orders with no update for this many days",
+        widget=forms.NumberInput(attrs={"placeholder": str(DEFAULT_QUIET_DAYS)}),
     )
     sort = forms.ChoiceField(label="Sort by", required=False, choices=_sort_choices())
 
