@@ -19,6 +19,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from connectors.models import (
     LEVER_BASE_URL_PRESETS,
@@ -151,6 +152,7 @@ def _clean_setting(name: str, value: Any) -> Any:
     raise ValidationError({name: f"{name} is not a tenant setting that can be changed here."})
 
 
+@sensitive_variables("value")  # frame locals end up in error reports
 def clean_secret(name: str, value: Any) -> str:
     """Validate a secret before it is stored; the message never repeats the value."""
     if name not in SECRET_FIELDS:
@@ -257,7 +259,7 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **changes: Any) -> list[str]:
     return changed
 
 
-@transaction.atomic
+@sensitive_variables("value", "current")
 def tenant_set_secret(*, tenant: Tenant, actor: Actor, name: str, value: str) -> bool:
     """Store a credential encrypted; returns False when it equals the stored one (no change).
 
@@ -265,31 +267,34 @@ def tenant_set_secret(*, tenant: Tenant, actor: Actor, name: str, value: str) ->
     so the current token becomes the previous one and both verify until
     `tenant_retire_previous_token` (lever-api.md, "The signature token can change").
     """
-    value = clean_secret(name, value)
-    attr = SECRET_FIELDS[name]
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    current = getattr(locked, attr)
-    if current is not None and current.reveal() == value:
-        return False
-    fields = [attr, "updated_at"]
-    setattr(locked, attr, value)
-    if attr == "lever_signature_token" and current is not None:
-        locked.lever_signature_token_previous = current
-        locked.signature_token_confirmed_at = None
-        fields += ["lever_signature_token_previous", "signature_token_confirmed_at"]
-    locked.save(update_fields=fields)
-    action = "secret_replaced" if current is not None else "secret_set"
-    _audit(locked, actor, action, attr)
-    if "lever_signature_token_previous" in fields:
-        _audit(
-            locked,
-            actor,
-            "secret_replaced",
-            "lever_signature_token_previous",
-            "the replaced token stays valid until retired",
-        )
-    tenant.refresh_from_db()
-    return True
+    # A `with` block, not the @transaction.atomic decorator: a decorator's wrapper frame would
+    # hold `value` in its kwargs, out of reach of @sensitive_variables in error reports.
+    with transaction.atomic():
+        value = clean_secret(name, value)
+        attr = SECRET_FIELDS[name]
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        current = getattr(locked, attr)
+        if current is not None and current.reveal() == value:
+            return False
+        fields = [attr, "updated_at"]
+        setattr(locked, attr, value)
+        if attr == "lever_signature_token" and current is not None:
+            locked.lever_signature_token_previous = current
+            locked.signature_token_confirmed_at = None
+            fields += ["lever_signature_token_previous", "signature_token_confirmed_at"]
+        locked.save(update_fields=fields)
+        action = "secret_replaced" if current is not None else "secret_set"
+        _audit(locked, actor, action, attr)
+        if "lever_signature_token_previous" in fields:
+            _audit(
+                locked,
+                actor,
+                "secret_replaced",
+                "lever_signature_token_previous",
+                "the replaced token stays valid until retired",
+            )
+        tenant.refresh_from_db()
+        return True
 
 
 @transaction.atomic

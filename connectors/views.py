@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors import selectors, services
@@ -89,8 +90,11 @@ def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "connectors/tenant_form.html", {"form": form, "tenant": tenant})
 
 
+# An error report (the 500 logger, an error e-mail) must not carry the value typed in.
+@sensitive_post_parameters("value")
 @super_admin_required
 @require_http_methods(["GET", "POST"])
+@sensitive_variables("form")  # innermost: it can only mark the frame it directly wraps
 def tenant_secret(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     tenant = _tenant(request, slug)
     if name not in SECRET_FIELDS:
