@@ -105,24 +105,24 @@ def _signature_tokens(tenant: Tenant) -> list[str]:
     ]
 
 
-@extend_schema(
-    operation_id="lever_webhook",
-    request={"application/json": {"type": "object"}},
-    responses={
-        200: OpenApiResponse(description="accepted | test | duplicate | ignored"),
-        400: OpenApiResponse(description="malformed"),
-        401: OpenApiResponse(description="bad signature or stale"),
-        404: OpenApiResponse(description="unknown webhook id"),
-        413: OpenApiResponse(description="body over 256 KiB"),
-        503: OpenApiResponse(description="database unavailable"),
-    },
-    auth=[],
-)
 class LeverWebhookView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes: list = []
 
+    @extend_schema(
+        operation_id="lever_webhook",
+        request={"application/json": {"type": "object"}},
+        responses={
+            200: OpenApiResponse(description="accepted | test | duplicate | ignored"),
+            400: OpenApiResponse(description="malformed"),
+            401: OpenApiResponse(description="bad signature or stale"),
+            404: OpenApiResponse(description="unknown webhook id"),
+            413: OpenApiResponse(description="body over 256 KiB"),
+            503: OpenApiResponse(description="database unavailable"),
+        },
+        auth=[],
+    )
     def post(self, request: Request, webhook_id: str) -> Response:
         try:
             raw = _read_body(request)
@@ -173,24 +173,24 @@ class LeverWebhookView(APIView):
         return Response(payload)
 
 
-@extend_schema(
-    operation_id="backcheck_callback",
-    request={"application/json": {"type": "object"}},
-    responses={
-        200: OpenApiResponse(description="applied | stale | duplicate | rejected"),
-        400: OpenApiResponse(description="malformed or unknown value"),
-        401: OpenApiResponse(description="missing or wrong credentials"),
-        404: OpenApiResponse(description="unknown clientReferenceId"),
-        413: OpenApiResponse(description="body over 256 KiB"),
-        503: OpenApiResponse(description="database unavailable"),
-    },
-    auth=[],
-)
 class BackcheckCallbackView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes: list = []
 
+    @extend_schema(
+        operation_id="backcheck_callback",
+        request={"application/json": {"type": "object"}},
+        responses={
+            200: OpenApiResponse(description="applied | stale | duplicate | rejected"),
+            400: OpenApiResponse(description="malformed or unknown value"),
+            401: OpenApiResponse(description="missing or wrong credentials"),
+            404: OpenApiResponse(description="unknown clientReferenceId"),
+            413: OpenApiResponse(description="body over 256 KiB"),
+            503: OpenApiResponse(description="database unavailable"),
+        },
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         credentials = parse_basic_auth(request.META.get("HTTP_AUTHORIZATION", ""))
         if credentials is None:
