@@ -88,6 +88,8 @@ def prepare(**extra_env: str) -> dict[str, str]:
     import redis
 
     check_services()
+    # A SIGTERM (make interrupted, CI timeout) unwinds the `with` blocks: children are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if REDIS_URL.rstrip("/").endswith("/0") or "/" not in REDIS_URL.split("//", 1)[1]:
         raise SystemExit("bench: BENCH_REDIS_URL must name a Redis DB other than 0")
     redis.Redis.from_url(REDIS_URL).flushdb()

@@ -99,6 +99,7 @@ def _portal_run(fake, tenants_n: int, notes: int, run: str, report: harness.Repo
         report.check(f"{run}: tenant {i + 1} each note posted once", created, str(notes),
                      created == notes)
     report.row(f"{run}: slowest tenant rate", min(rates), "notes/s", limit)
+    print(f"{run}: rates {[round(r, 2) for r in rates]} notes/s, {wall:.1f} s", flush=True)
     report.row(f"{run}: wall time for {expected} notes", wall, "s")
     return min(rates)
 
