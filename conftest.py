@@ -60,3 +60,26 @@ def account_manager(db, django_user_model):
 @pytest.fixture
 def other_account_manager(db, django_user_model):
     return django_user_model.objects.create_user("am-bob", "bob@example.test", "pw-bob-1")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Nothing a test leaves in the cache (throttles, counters) leaks into the next test."""
+    yield
+    from django.conf import settings
+
+    config = settings.CACHES["default"]
+    if "redis" not in config["BACKEND"].lower():
+        from django.core.cache import cache
+
+        cache.clear()
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(config["LOCATION"], socket_connect_timeout=1)
+        keys = list(client.scan_iter(match=f"{config['KEY_PREFIX']}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # a test that stopped Redis on purpose; nothing to clear

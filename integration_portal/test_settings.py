@@ -13,7 +13,7 @@ os.environ.setdefault("PORTAL_TESTING", "1")
 os.environ.setdefault(
     "DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 )
-# Two test keys: newest first. Tests of rotation build their own keyrings.
+# One test key; tests of rotation build their own keyrings.
 os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",
     "test-k1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
@@ -31,3 +31,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Each test run gets its own cache namespace, so that conftest can clear what a test left behind
+# (login throttles, rate-limit counters) without touching other runs or the broker's keys.
+for _cache in CACHES.values():  # noqa: F405
+    _cache["KEY_PREFIX"] = f"test-{os.getpid()}"

@@ -75,6 +75,8 @@ def lever_test_delivery_store(
 
 
 def _confirm_signature_token(tenant: Tenant) -> None:
+    if tenant.signature_token_confirmed_at is not None:
+        return  # the common case: no write on the hot path
     Tenant.objects.filter(pk=tenant.pk, signature_token_confirmed_at__isnull=True).update(
         signature_token_confirmed_at=timezone.now()
     )
@@ -96,11 +98,6 @@ def lever_webhook_store(*, tenant: Tenant, body: dict, raw: str) -> WebhookResul
     token = body["token"]
     event_id = body.get("id")
     data = body.get("data") or {}
-    duplicate = InboundEvent.objects.filter(tenant=tenant).filter(
-        Q(lever_token=token) | (Q(lever_event_id=event_id) if event_id else Q(pk__in=[]))
-    )
-    if duplicate.exists():
-        return WebhookResult("duplicate")
     reason = _ignore_reason(tenant, body)
     try:
         with transaction.atomic():
@@ -121,7 +118,8 @@ def lever_webhook_store(*, tenant: Tenant, body: dict, raw: str) -> WebhookResul
                 processed_at=timezone.now() if reason else None,
             )
     except IntegrityError:
-        # A concurrent copy of the same delivery won the unique constraint.
+        # Same (tenant, token) or (tenant, id) as a stored event: the unique constraints are
+        # the duplicate check, so concurrent copies of one delivery cannot both get in.
         return WebhookResult("duplicate")
     _confirm_signature_token(tenant)
     if reason:

@@ -301,6 +301,10 @@ def notes_deliver(*, note_id: int, task_id: str = "") -> Reschedule | None:
     try:
         for _ in range(MAX_NOTES_PER_RUN):
             head = _head(note)
+            if head is not None and head.state == LeverNote.State.FAILED:
+                # A note added while the head was failing may have missed being blocked.
+                _block_behind(head)
+                return None
             if head is None or head.state != LeverNote.State.PENDING:
                 return None  # done, held by a failure, or another worker has it
             now = timezone.now()
