@@ -52,6 +52,9 @@ FAST_ENV = {
 }
 
 
+APP_NAME = "portal-reliability-stack"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -252,9 +255,12 @@ class Stack:
             **FAST_ENV,
             **self.env,
         })
-        if via_proxy:
-            db = connection.settings_dict
-            env["DATABASE_URL"] = f"postgres://{db['USER']}@127.0.0.1:{self.proxy.port}/{db['NAME']}"
+        db = connection.settings_dict
+        host, port = (("127.0.0.1", self.proxy.port) if via_proxy
+                      else (db["HOST"] or "127.0.0.1", db["PORT"] or 5432))
+        # Named, so teardown can end exactly these sessions and never another test's.
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}?application_name={APP_NAME}")
         env.update(extra)
         return env
 
@@ -340,11 +346,11 @@ def stack(rel_services, transactional_db, tmp_path) -> Iterator[Stack]:
         built.stop()
         proxy.close()
         redis_server.stop()
-        # Connections of the killed processes may linger; the flush after the test needs none.
+        # Sessions of SIGKILLed processes may linger; the flush after the test must not wait.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND application_name = %s", [APP_NAME]
             )
 
 
