@@ -108,7 +108,11 @@ def _seg(value: str) -> str:
 def _shape_error(what: str, response: HttpResponse) -> HttpError:
     # A 2xx we cannot read is most likely a proxy or maintenance page: retrying a read is safe.
     return HttpError(
-        "transient", f"unexpected Lever response for {what}", response.status, None, None,
+        "transient",
+        f"unexpected Lever response for {what}",
+        response.status,
+        None,
+        None,
         response.duration_ms,
     )
 
@@ -178,6 +182,7 @@ class LeverClient:
         limiter: Limiter | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        prepaid: int = 0,
     ) -> None:
         if not api_key:
             raise LeverNotConfigured("A Lever API key is required.")
@@ -185,6 +190,8 @@ class LeverClient:
         self.rate = rate
         self.burst = burst
         self.limiter = limiter if limiter is not None else get_limiter()
+        # Requests whose limiter slot was booked beforehand (see `reserve`).
+        self._prepaid = prepaid
         # Lever's API keys are Basic auth user names with an empty password (lever-api.md).
         self._http = HttpClient(
             base_url,
@@ -197,7 +204,9 @@ class LeverClient:
         return f"LeverClient(base_url={self._http.base_url!r})"
 
     @classmethod
-    def for_tenant(cls, tenant: Any, *, limiter: Limiter | None = None) -> LeverClient:
+    def for_tenant(
+        cls, tenant: Any, *, limiter: Limiter | None = None, prepaid: int = 0
+    ) -> LeverClient:
         from connectors.models import LEVER_BASE_URL_PRESETS
 
         secret = tenant.lever_api_key
@@ -210,6 +219,7 @@ class LeverClient:
             rate=float(tenant.lever_rate_per_s),
             burst=int(tenant.lever_burst),
             limiter=limiter,
+            prepaid=prepaid,
         )
 
     @property
@@ -225,11 +235,31 @@ class LeverClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def reserve(self, *, max_wait: float) -> float | None:
+        """Book the limiter slot for this client's next request.
+
+        0.0: booked for now, the next request uses it. >0: booked that many seconds ahead; the
+        caller must come back no earlier, with a client made with `prepaid=1`. None: nothing
+        booked (the key is blocked, or its queue is longer than `max_wait`).
+        """
+        delay = self.limiter.reserve(
+            self._api_key, rate=self.rate, burst=self.burst, max_wait=max_wait
+        )
+        if delay is not None and delay <= 0:
+            self._prepaid += 1
+        return delay
+
+    def blocked_for(self) -> float:
+        return self.limiter.blocked_for(self._api_key)
+
     # -- the one path every call takes ------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
-        wait = self.limiter.try_acquire(self._api_key, rate=self.rate, burst=self.burst)
-        if wait > 0:
-            raise RateLimited(wait)
+        if self._prepaid > 0:
+            self._prepaid -= 1  # the slot was booked beforehand
+        else:
+            wait = self.limiter.try_acquire(self._api_key, rate=self.rate, burst=self.burst)
+            if wait > 0:
+                raise RateLimited(wait)
         try:
             return self._http.request(method, path, **kwargs)
         except HttpError as exc:
@@ -283,9 +313,7 @@ class LeverClient:
             if isinstance(posting, dict):  # already expanded
                 tags = _str_list(posting.get("tags"))
             elif isinstance(posting, str) and posting:
-                tags = _str_list(
-                    self._get_data(f"postings/{_seg(posting)}", "posting").get("tags")
-                )
+                tags = _str_list(self._get_data(f"postings/{_seg(posting)}", "posting").get("tags"))
             else:
                 continue
             posting_tags.extend(tag for tag in tags if tag not in posting_tags)
@@ -342,8 +370,12 @@ class LeverClient:
         # Lever said yes but not which note: the note probably exists, so the caller must look
         # before posting again — exactly the ambiguous case.
         raise HttpError(
-            "ambiguous", "Lever accepted the note but returned no note id", response.status,
-            None, None, response.duration_ms,
+            "ambiguous",
+            "Lever accepted the note but returned no note id",
+            response.status,
+            None,
+            None,
+            response.duration_ms,
         )
 
     def update_note(self, opportunity_id: str, note_id: str, *, value: str) -> None:

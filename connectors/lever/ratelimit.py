@@ -51,6 +51,15 @@ class Limiter(abc.ABC):
         """0.0: go (a slot was taken). >0: seconds to wait before asking again (nothing taken)."""
 
     @abc.abstractmethod
+    def reserve(self, api_key: str, *, rate: float, burst: int, max_wait: float) -> float | None:
+        """Book the next slot even if it lies in the future: seconds until it (0.0: now), or None
+        when the key is blocked or the next slot is more than `max_wait` away (nothing booked).
+
+        A caller that books a future slot must not send before it comes. Booking lets many
+        waiting tasks each wake once, for their own slot, instead of all polling together.
+        """
+
+    @abc.abstractmethod
     def block(self, api_key: str, seconds: float) -> None:
         """Refuse every request for this key for `seconds` (never shortens an existing block)."""
 
@@ -94,6 +103,22 @@ class LocalLimiter(Limiter):
                 return wait
             self._tat[name] = new_tat
             return 0.0
+
+    def reserve(self, api_key: str, *, rate: float, burst: int, max_wait: float) -> float | None:
+        _check_params(rate, burst)
+        name = key_fingerprint(api_key)
+        interval = 1.0 / rate
+        with self._lock:
+            now = self._clock()
+            if self._blocked_until.get(name, 0.0) > now:
+                return None
+            tat = max(self._tat.get(name, now), now)
+            new_tat = tat + interval
+            wait = max(0.0, new_tat - burst * interval - now)
+            if wait > max_wait:
+                return None
+            self._tat[name] = new_tat
+            return wait if wait > _EPSILON_S else 0.0
 
     def block(self, api_key: str, seconds: float) -> None:
         if seconds <= 0:
@@ -140,6 +165,29 @@ redis.call('SET', KEYS[1], string.format('%.3f', new_tat),
 return '0'
 """
 
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local blocked_until = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked_until > now then
+  return '-1'
+end
+local interval = 1000000 / tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3]) * 1000000
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval
+local wait = new_tat - burst * interval - now
+if wait < 0 then wait = 0 end
+if wait > max_wait then
+  return '-1'
+end
+redis.call('SET', KEYS[1], string.format('%.3f', new_tat),
+           'PX', math.ceil((new_tat - now) / 1000) + 1000)
+return string.format('%.6f', wait / 1000000)
+"""
+
 _BLOCK = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -180,6 +228,7 @@ class RedisLimiter(Limiter):
         )
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError,)
         self._acquire = self._redis.register_script(_ACQUIRE)
+        self._reserve = self._redis.register_script(_RESERVE)
         self._block = self._redis.register_script(_BLOCK)
         self._blocked_for = self._redis.register_script(_BLOCKED_FOR)
         self._strike = self._redis.register_script(_STRIKE)
@@ -196,9 +245,27 @@ class RedisLimiter(Limiter):
         try:
             answer = self._acquire(keys=[tat, blocked], args=[repr(float(rate)), int(burst)])
         except self._errors as exc:
-            logger.warning("Lever rate limiter: Redis unavailable (%s); waiting", type(exc).__name__)
+            logger.warning(
+                "Lever rate limiter: Redis unavailable (%s); waiting", type(exc).__name__
+            )
             return REDIS_FAILURE_WAIT_S
         return max(0.0, float(answer))
+
+    def reserve(self, api_key: str, *, rate: float, burst: int, max_wait: float) -> float | None:
+        _check_params(rate, burst)
+        tat, blocked, _ = self._keys(api_key)
+        try:
+            answer = float(
+                self._reserve(
+                    keys=[tat, blocked], args=[repr(float(rate)), int(burst), repr(max_wait)]
+                )
+            )
+        except self._errors as exc:
+            logger.warning(
+                "Lever rate limiter: Redis unavailable (%s); waiting", type(exc).__name__
+            )
+            return None
+        return None if answer < 0 else answer
 
     def block(self, api_key: str, seconds: float) -> None:
         if seconds <= 0:

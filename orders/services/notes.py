@@ -20,7 +20,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from connectors.http import HttpError
-from connectors.lever.client import LeverClient, RateLimited
+from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
@@ -34,6 +34,9 @@ AMBIGUOUS_LOOKBACK = timedelta(seconds=60)
 # Notes delivered back to back by one task before it hands over (keeps one busy order from
 # holding a worker slot for long).
 MAX_NOTES_PER_RUN = 20
+# How far ahead a task may book a rate-limiter slot (seconds); with a longer queue it waits this
+# long and asks again. At 10/s this lets 300 orders of one tenant wait with a slot each.
+BOOKING_HORIZON_S = 30.0
 
 _UNFINISHED = (
     LeverNote.State.PENDING,
@@ -47,6 +50,7 @@ _UNFINISHED = (
 class Reschedule:
     note_id: int
     countdown: float
+    booked: bool = False  # a limiter slot is booked for the run at `countdown`
 
 
 def _group(note: LeverNote) -> QuerySet[LeverNote]:
@@ -291,13 +295,28 @@ def _claim(note: LeverNote) -> bool:
     )
 
 
-def notes_deliver(*, note_id: int, task_id: str = "") -> Reschedule | None:
-    """Deliver the head of `note_id`'s group, then the notes behind it, in order."""
+def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> Reschedule | None:
+    """Deliver the head of `note_id`'s group, then the notes behind it, in order.
+
+    Each send first books its slot with the tenant's Lever rate limiter. A slot in the future
+    means: come back exactly then (`booked=True`), so a backlog of many orders wakes one task per
+    slot instead of every task polling the limiter together.
+    """
     try:
         note = LeverNote.objects.select_related("tenant").get(pk=note_id)
     except LeverNote.DoesNotExist:
         return None
-    client: LeverClient | None = None
+    try:
+        client = LeverClient.for_tenant(note.tenant, prepaid=1 if booked else 0)
+    except LeverNotConfigured as exc:
+        head = _head(note)
+        if head is not None and head.state == LeverNote.State.PENDING:
+            with transaction.atomic():
+                LeverNote.objects.filter(pk=head.pk, state=LeverNote.State.PENDING).update(
+                    state=LeverNote.State.FAILED, last_error=str(exc)[:2000]
+                )
+                _block_behind(head)
+        return None
     try:
         for _ in range(MAX_NOTES_PER_RUN):
             head = _head(note)
@@ -310,19 +329,24 @@ def notes_deliver(*, note_id: int, task_id: str = "") -> Reschedule | None:
             now = timezone.now()
             if head.next_attempt_at and head.next_attempt_at > now:
                 return Reschedule(head.pk, (head.next_attempt_at - now).total_seconds())
+            if not booked:
+                delay = client.reserve(max_wait=BOOKING_HORIZON_S)
+                if delay is None:  # blocked after a 429, or the queue is longer than the horizon
+                    wait = client.blocked_for() or BOOKING_HORIZON_S
+                    return Reschedule(head.pk, wait * random.uniform(1.0, 1.2))
+                if delay > 0:
+                    return Reschedule(head.pk, delay, booked=True)
+            booked = False  # the slot is the client's now; the next note books its own
             if not _claim(head):
                 return None
             head.refresh_from_db()
-            if client is None:
-                client = LeverClient.for_tenant(head.tenant)
             result = _send_one(head, client, task_id)
             if result is not True:
                 return result
             note = head
         return Reschedule(note.pk, 0)
     finally:
-        if client is not None:
-            client.close()
+        client.close()
 
 
 def note_replay(*, note: LeverNote, actor: str) -> None:

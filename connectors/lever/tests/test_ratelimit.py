@@ -191,8 +191,9 @@ def test_four_processes_share_one_key_within_lever_limits(redis_url):
         out = ctx.Queue()
         start = time.time() + 0.5
         workers = [
-            ctx.Process(target=_hammer, args=(fake.base_url, key, redis_url, start, start + run_s,
-                                              out))
+            ctx.Process(
+                target=_hammer, args=(fake.base_url, key, redis_url, start, start + run_s, out)
+            )
             for _ in range(4)
         ]
         for worker in workers:
@@ -200,8 +201,9 @@ def test_four_processes_share_one_key_within_lever_limits(redis_url):
 
         # Meanwhile a second tenant's key is not slowed by the first key's backlog.
         time.sleep(max(0.0, start + 2.0 - time.time()))
-        other = LeverClient(base_url=fake.base_url, api_key=other_key,
-                            limiter=RedisLimiter(redis_url))
+        other = LeverClient(
+            base_url=fake.base_url, api_key=other_key, limiter=RedisLimiter(redis_url)
+        )
         began = time.monotonic()
         for _ in range(10):
             other.list_stages()  # would raise RateLimited if it had to wait
@@ -240,3 +242,54 @@ def test_redis_keys_name_a_hash_of_the_api_key_never_the_key(redis_url, redis_li
     for name in ours:
         assert key not in (conn.get(name) or b"").decode()
         assert 0 < conn.pttl(name) <= 310_000  # every entry expires on its own
+
+
+# -- booking future slots ------------------------------------------------------------------
+def _booking_checks(limiter, key: str, advance) -> None:
+    """Booked slots are distinct and evenly spaced, count against the limit like any request,
+    and nothing is booked past the horizon or while the key is blocked."""
+    assert [limiter.reserve(key, rate=2, burst=2, max_wait=5) for _ in range(2)] == [0.0, 0.0]
+    delays = [limiter.reserve(key, rate=2, burst=2, max_wait=5) for _ in range(4)]
+    assert delays == pytest.approx([0.5, 1.0, 1.5, 2.0], abs=0.05)
+    # Every slot up to 2 s ahead is booked: a plain request waits for the one after.
+    assert limiter.try_acquire(key, rate=2, burst=2) == pytest.approx(2.5, abs=0.05)
+    assert limiter.reserve(key, rate=2, burst=2, max_wait=1.0) is None  # past the horizon
+    assert limiter.reserve(key, rate=2, burst=2, max_wait=5) == pytest.approx(2.5, abs=0.05)
+    other = key + "-other"
+    limiter.block(other, 1.0)
+    assert limiter.reserve(other, rate=2, burst=2, max_wait=5) is None
+    advance(1.1)
+    assert limiter.reserve(other, rate=2, burst=2, max_wait=5) == 0.0
+
+
+def test_local_limiter_books_future_slots():
+    clock = Clock()
+
+    def advance(seconds: float) -> None:
+        clock.now += seconds
+
+    _booking_checks(LocalLimiter(clock), "k", advance)
+
+
+def test_redis_limiter_books_future_slots(redis_limiter):
+    _booking_checks(redis_limiter, new_key(), time.sleep)
+
+
+def test_a_client_with_a_booked_slot_sends_without_asking_again():
+    clock = Clock()
+    limiter = LocalLimiter(clock)
+    with FakeLever() as fake:
+        key = "book-" + secrets.token_hex(8)
+        fake.add_account(key)
+        client = LeverClient(base_url=fake.base_url, api_key=key, rate=1, burst=1, limiter=limiter)
+        assert client.reserve(max_wait=5) == 0.0
+        client.list_stages()  # uses the booked slot
+        assert client.reserve(max_wait=5) == pytest.approx(1.0)
+        with pytest.raises(RateLimited):
+            client.list_stages()  # the future slot is not usable yet by a plain request
+        later = LeverClient(
+            base_url=fake.base_url, api_key=key, rate=1, burst=1, limiter=limiter, prepaid=1
+        )
+        clock.now += 1.0
+        later.list_stages()
+        assert len(fake.requests_for(key)) == 2
