@@ -318,11 +318,16 @@ def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> R
                 _block_behind(head)
         return None
     try:
-        for _ in range(MAX_NOTES_PER_RUN):
+        for run in range(MAX_NOTES_PER_RUN):
             head = _head(note)
             if head is not None and head.state == LeverNote.State.FAILED:
                 # A note added while the head was failing may have missed being blocked.
                 _block_behind(head)
+                return None
+            if run == 0 and head is not None and head.pk != note_id:
+                # Every note is published, but only the head's task works the order: it sends
+                # the notes behind the head itself. Without this, each waiting note's task would
+                # book a rate-limiter slot of its own and leave it unused.
                 return None
             if head is None or head.state != LeverNote.State.PENDING:
                 return None  # done, held by a failure, or another worker has it
@@ -344,7 +349,8 @@ def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> R
             if result is not True:
                 return result
             note = head
-        return Reschedule(note.pk, 0)
+        following = _head(note)  # a long queue: hand over to a fresh run for the next head
+        return Reschedule(following.pk, 0) if following is not None else None
     finally:
         client.close()
 
@@ -372,7 +378,9 @@ def note_skip(*, note: LeverNote, actor: str) -> None:
             raise ValueError("Only a failed note can be skipped.")
         _release_blocked(note)
         _audit(note, actor, "skip_note")
-    enqueue(_deliver_task(), note.pk)
+        following = _head(note)
+    if following is not None:
+        enqueue(_deliver_task(), following.pk)
 
 
 def _release_blocked(note: LeverNote) -> None:
