@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -71,7 +73,11 @@ class OrderDetailApi(APIView):
         return Response(OrderDetailSerializer(order).data)
 
 
-class OrderResyncApi(APIView):
+class _OrderActionApi(APIView):
+    """POST an action on one order: 202 queued, or 409 when the order's state forbids it."""
+
+    perform: Callable[..., None]
+
     @extend_schema(
         request=None,
         responses={202: QueuedSerializer, 409: OpenApiResponse(description="invalid_state")},
@@ -79,21 +85,15 @@ class OrderResyncApi(APIView):
     def post(self, request: Request, order_id: int) -> Response:
         order = _get_order(request, order_id)
         try:
-            order_resync(order=order, actor=request.user.get_username())
+            type(self).perform(order=order, actor=request.user.get_username())
         except InvalidOrderState as exc:
             return error_response("invalid_state", str(exc), status.HTTP_409_CONFLICT)
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
-class OrderCancelApi(APIView):
-    @extend_schema(
-        request=None,
-        responses={202: QueuedSerializer, 409: OpenApiResponse(description="invalid_state")},
-    )
-    def post(self, request: Request, order_id: int) -> Response:
-        order = _get_order(request, order_id)
-        try:
-            order_request_cancel(order=order, actor=request.user.get_username())
-        except InvalidOrderState as exc:
-            return error_response("invalid_state", str(exc), status.HTTP_409_CONFLICT)
-        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
+class OrderResyncApi(_OrderActionApi):
+    perform = staticmethod(order_resync)
+
+
+class OrderCancelApi(_OrderActionApi):
+    perform = staticmethod(order_request_cancel)

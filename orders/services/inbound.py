@@ -33,6 +33,7 @@ from orders.services.orders import (
     active_order_for,
     order_apply_screening,
     order_open,
+    order_record_fact,
     retry_backoff,
 )
 
@@ -297,14 +298,8 @@ def _handle_stage_change(event: InboundEvent) -> None:
 def _record_active(event: InboundEvent, order: Order) -> None:
     reason = f"Order {order.pk} is already active for this opportunity; nothing created."
     with transaction.atomic():
-        StatusEvent.objects.create(
-            order=order,
-            inbound_event=event,
-            source=StatusEvent.Source.SYSTEM,
-            outcome=StatusEvent.Outcome.RECORDED,
-            reason=reason,
-            from_status=order.status,
-            to_status=order.status,
+        order_record_fact(
+            order=order, inbound_event=event, source=StatusEvent.Source.SYSTEM, reason=reason
         )
         _finish(
             event,

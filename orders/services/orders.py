@@ -60,6 +60,27 @@ def retry_backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+def order_record_fact(
+    *,
+    order: Order,
+    source: str,
+    reason: str,
+    actor: str = "",
+    inbound_event: InboundEvent | None = None,
+) -> StatusEvent:
+    """A line in the order's history that changes no status (an action, a refusal, a note)."""
+    return StatusEvent.objects.create(
+        order=order,
+        inbound_event=inbound_event,
+        source=source,
+        outcome=StatusEvent.Outcome.RECORDED,
+        actor=actor,
+        from_status=order.status,
+        to_status=order.status,
+        reason=reason[:500],
+    )
+
+
 def active_order_for(*, tenant: Tenant, opportunity_id: str) -> Order | None:
     return Order.objects.filter(
         tenant=tenant, opportunity_id=opportunity_id, is_active=True
@@ -103,11 +124,10 @@ def order_open(
                 callback_password_hash=hash_callback_password(password),
                 pending_callback_password=password,
             )
-            StatusEvent.objects.create(
+            order_record_fact(
                 order=order,
                 inbound_event=trigger_event,
                 source=StatusEvent.Source.SYSTEM,
-                outcome=StatusEvent.Outcome.RECORDED,
                 actor=launched_by,
                 reason=f"Order opened for package {package.name} ({package.code}).",
             )
@@ -361,13 +381,10 @@ def order_request_cancel(*, order: Order, actor: str) -> None:
             )
         Order.objects.filter(pk=locked.pk).update(cancel_requested_at=timezone.now())
         OrderAction.objects.create(order=locked, actor=actor, action="cancel")
-        StatusEvent.objects.create(
+        order_record_fact(
             order=locked,
             source=StatusEvent.Source.ACTION,
-            outcome=StatusEvent.Outcome.RECORDED,
             actor=actor,
-            from_status=locked.status,
-            to_status=locked.status,
             reason="Cancellation requested.",
         )
     from orders.tasks import cancel_order
@@ -385,13 +402,8 @@ def order_cancel_submit(*, order_id: int, attempt: int = 1) -> Retry | None:
     except HttpError as exc:
         if exc.kind != "permanent" and attempt < settings.NOTE_MAX_ATTEMPTS:
             return Retry(retry_backoff(attempt, exc.retry_after_s))
-        StatusEvent.objects.create(
-            order=order,
-            source=StatusEvent.Source.CANCEL,
-            outcome=StatusEvent.Outcome.RECORDED,
-            from_status=order.status,
-            to_status=order.status,
-            reason=f"Backcheck did not cancel: {exc}"[:500],
+        order_record_fact(
+            order=order, source=StatusEvent.Source.CANCEL, reason=f"Backcheck did not cancel: {exc}"
         )
         return None
     order_apply_screening(order_id=order.pk, screening=screening, source=StatusEvent.Source.CANCEL)
@@ -412,13 +424,10 @@ def order_resync(*, order: Order, actor: str) -> None:
         if not locked.state:
             raise InvalidOrderState("The order has no status to resync yet.")
         view = OrderView.from_json(locked.state)
-        StatusEvent.objects.create(
+        order_record_fact(
             order=locked,
             source=StatusEvent.Source.ACTION,
-            outcome=StatusEvent.Outcome.RECORDED,
             actor=actor,
-            from_status=locked.status,
-            to_status=locked.status,
             reason="Resync to Lever requested.",
         )
         tenant = locked.tenant

@@ -11,6 +11,7 @@ import pytest
 
 from connectors.lever.signature import compute_signature
 from connectors.models import Package, Tenant
+from orders.tests.dashboard_factories import make_tenant
 
 SIGNATURE_TOKEN = "sig-token-current-0123456789abcdef"
 PREVIOUS_TOKEN = "sig-token-previous-0123456789abcdef"
@@ -86,3 +87,18 @@ def post_webhook(client, tenant) -> Callable:
         )
 
     return post
+
+
+@pytest.fixture
+def tenants(account_manager, other_account_manager):
+    """Two tenants for the dashboard tests: Alice manages Acme, Bob manages Globex."""
+    return (
+        make_tenant("acme", name="Acme Corp", managers=(account_manager,)),
+        make_tenant("globex", name="Globex", managers=(other_account_manager,)),
+    )
+
+
+@pytest.fixture
+def alice(client, account_manager):
+    client.force_login(account_manager)
+    return client

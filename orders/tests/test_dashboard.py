@@ -14,24 +14,9 @@ from orders.tests.dashboard_factories import (
     days_ago,
     failed_note,
     make_order,
-    make_tenant,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenants(account_manager, other_account_manager):
-    return (
-        make_tenant("acme", name="Acme Corp", managers=(account_manager,)),
-        make_tenant("globex", name="Globex", managers=(other_account_manager,)),
-    )
-
-
-@pytest.fixture
-def alice(client, account_manager):
-    client.force_login(account_manager)
-    return client
 
 
 def _ids(response) -> list[int]:
