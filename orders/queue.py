@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 # After a failed publish, skip publishing for a short while: every request would otherwise pay
 # the broker's connect timeout while Redis is down. The sweeper covers what is skipped.
 _BREAKER_S = 5.0
+SCHEDULED_QUEUE = "celery.scheduled"
 _lock = threading.Lock()
 _broken_until = 0.0
 
@@ -28,7 +29,10 @@ def _publish(task: Any, args: tuple, countdown: float | None) -> bool:
     if time.monotonic() < _broken_until:
         return False
     try:
-        task.apply_async(args=args, countdown=countdown, retry=False)
+        # Delayed work goes to its own queue: a backlog of fresh work in the default queue must
+        # not hold up a task due at a booked rate-limit slot (workers consume both, round robin).
+        queue = SCHEDULED_QUEUE if countdown else None
+        task.apply_async(args=args, countdown=countdown, retry=False, queue=queue)
     except Exception as exc:  # any broker failure: the sweeper will pick the row up
         with _lock:
             _broken_until = time.monotonic() + _BREAKER_S

@@ -306,11 +306,22 @@ def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> R
         note = LeverNote.objects.select_related("tenant").get(pk=note_id)
     except LeverNote.DoesNotExist:
         return None
+    head = _head(note)
+    if head is None:
+        return None
+    if head.state == LeverNote.State.FAILED:
+        # A note added while the head was failing may have missed being blocked.
+        _block_behind(head)
+        return None
+    if head.pk != note_id:
+        # Every note is published, but only the head's task works the order: it sends the notes
+        # behind the head itself. Without this, each waiting note's task would book a rate-limiter
+        # slot of its own and leave it unused. (Kept cheap: a backlog is mostly such tasks.)
+        return None
     try:
         client = LeverClient.for_tenant(note.tenant, prepaid=1 if booked else 0)
     except LeverNotConfigured as exc:
-        head = _head(note)
-        if head is not None and head.state == LeverNote.State.PENDING:
+        if head.state == LeverNote.State.PENDING:
             with transaction.atomic():
                 LeverNote.objects.filter(pk=head.pk, state=LeverNote.State.PENDING).update(
                     state=LeverNote.State.FAILED, last_error=str(exc)[:2000]
@@ -319,15 +330,10 @@ def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> R
         return None
     try:
         for run in range(MAX_NOTES_PER_RUN):
-            head = _head(note)
+            if run:
+                head = _head(note)
             if head is not None and head.state == LeverNote.State.FAILED:
-                # A note added while the head was failing may have missed being blocked.
                 _block_behind(head)
-                return None
-            if run == 0 and head is not None and head.pk != note_id:
-                # Every note is published, but only the head's task works the order: it sends
-                # the notes behind the head itself. Without this, each waiting note's task would
-                # book a rate-limiter slot of its own and leave it unused.
                 return None
             if head is None or head.state != LeverNote.State.PENDING:
                 return None  # done, held by a failure, or another worker has it
