@@ -39,12 +39,12 @@ def submit_order(self, order_id: int) -> None:
 
 
 @shared_task(name="orders.deliver_notes", bind=True)
-def deliver_notes(self, note_id: int, booked: bool = False) -> None:
+def deliver_notes(self, note_id: int, booked_at: float | None = None) -> None:
     from orders.services.notes import notes_deliver
 
-    result = notes_deliver(note_id=note_id, task_id=self.request.id or "", booked=booked)
+    result = notes_deliver(note_id=note_id, task_id=self.request.id or "", booked_at=booked_at)
     if result is not None:
-        _again(deliver_notes, result.countdown, result.note_id, result.booked)
+        _again(deliver_notes, result.countdown, result.note_id, result.booked_at)
 
 
 @shared_task(name="orders.cancel_order", bind=True)

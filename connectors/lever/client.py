@@ -7,6 +7,7 @@ every request, Lever's response envelopes and pagination, and typed objects.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -235,16 +236,17 @@ class LeverClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def reserve(self, *, max_wait: float) -> float | None:
+    def reserve(self, *, max_wait: float, grace: float = 0.0) -> float | None:
         """Book the limiter slot for this client's next request.
 
         0.0: booked for now, the next request uses it. >0: booked that many seconds ahead; the
-        caller must come back no earlier, with a client made with `prepaid=1`. None: nothing
-        booked (the key is blocked, or its queue is longer than `max_wait`).
+        caller must come back no earlier, and no later than `grace` after, with a client made
+        with `prepaid=1`. None: nothing booked (the key is blocked, or its queue is longer than
+        `max_wait`). Booking leaves rate × grace of the burst unused, so that a send up to
+        `grace` late still keeps Lever within burst + rate × T.
         """
-        delay = self.limiter.reserve(
-            self._api_key, rate=self.rate, burst=self.burst, max_wait=max_wait
-        )
+        burst = max(1, self.burst - math.ceil(self.rate * grace))
+        delay = self.limiter.reserve(self._api_key, rate=self.rate, burst=burst, max_wait=max_wait)
         if delay is not None and delay <= 0:
             self._prepaid += 1
         return delay

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +38,9 @@ MAX_NOTES_PER_RUN = 20
 # How far ahead a task may book a rate-limiter slot (seconds); with a longer queue it waits this
 # long and asks again. At 10/s this lets 300 orders of one tenant wait with a slot each.
 BOOKING_HORIZON_S = 30.0
+# How late after its booked slot a task may still send (seconds). Bookings leave rate × grace of
+# the burst unused, so sends up to this late still keep Lever within burst + rate × T.
+BOOKING_GRACE_S = 0.2
 
 _UNFINISHED = (
     LeverNote.State.PENDING,
@@ -50,7 +54,7 @@ _UNFINISHED = (
 class Reschedule:
     note_id: int
     countdown: float
-    booked: bool = False  # a limiter slot is booked for the run at `countdown`
+    booked_at: float | None = None  # epoch time of the limiter slot booked for that run
 
 
 def _group(note: LeverNote) -> QuerySet[LeverNote]:
@@ -295,12 +299,16 @@ def _claim(note: LeverNote) -> bool:
     )
 
 
-def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> Reschedule | None:
+def notes_deliver(
+    *, note_id: int, task_id: str = "", booked_at: float | None = None
+) -> Reschedule | None:
     """Deliver the head of `note_id`'s group, then the notes behind it, in order.
 
     Each send first books its slot with the tenant's Lever rate limiter. A slot in the future
-    means: come back exactly then (`booked=True`), so a backlog of many orders wakes one task per
-    slot instead of every task polling the limiter together.
+    means: come back exactly then (`booked_at`), so a backlog of many orders wakes one task per
+    slot instead of every task polling the limiter together. A task that wakes more than
+    BOOKING_GRACE_S after its slot lets the slot go and books again: late tasks sending together
+    would otherwise burst past the limit.
     """
     try:
         note = LeverNote.objects.select_related("tenant").get(pk=note_id)
@@ -318,6 +326,7 @@ def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> R
         # behind the head itself. Without this, each waiting note's task would book a rate-limiter
         # slot of its own and leave it unused. (Kept cheap: a backlog is mostly such tasks.)
         return None
+    booked = booked_at is not None and time.time() - booked_at <= BOOKING_GRACE_S
     try:
         client = LeverClient.for_tenant(note.tenant, prepaid=1 if booked else 0)
     except LeverNotConfigured as exc:
@@ -341,12 +350,12 @@ def notes_deliver(*, note_id: int, task_id: str = "", booked: bool = False) -> R
             if head.next_attempt_at and head.next_attempt_at > now:
                 return Reschedule(head.pk, (head.next_attempt_at - now).total_seconds())
             if not booked:
-                delay = client.reserve(max_wait=BOOKING_HORIZON_S)
+                delay = client.reserve(max_wait=BOOKING_HORIZON_S, grace=BOOKING_GRACE_S)
                 if delay is None:  # blocked after a 429, or the queue is longer than the horizon
                     wait = client.blocked_for() or BOOKING_HORIZON_S
                     return Reschedule(head.pk, wait * random.uniform(1.0, 1.2))
                 if delay > 0:
-                    return Reschedule(head.pk, delay, booked=True)
+                    return Reschedule(head.pk, delay, booked_at=time.time() + delay)
             booked = False  # the slot is the client's now; the next note books its own
             if not _claim(head):
                 return None
