@@ -40,7 +40,7 @@ MAX_NOTES_PER_RUN = 20
 BOOKING_HORIZON_S = 30.0
 # How late after its booked slot a task may still send (seconds). Bookings leave rate × grace of
 # the burst unused, so sends up to this late still keep Lever within burst + rate × T.
-BOOKING_GRACE_S = 0.2
+BOOKING_GRACE_S = 0.5
 
 _UNFINISHED = (
     LeverNote.State.PENDING,
