@@ -352,9 +352,11 @@ def notes_deliver(
             if not booked:
                 delay = client.reserve(max_wait=BOOKING_HORIZON_S, grace=BOOKING_GRACE_S)
                 if delay is None:  # blocked after a 429, or the queue is longer than the horizon
-                    wait = client.blocked_for() or BOOKING_HORIZON_S
-                    return Reschedule(head.pk, wait * random.uniform(1.0, 1.2))
+                    wait = (client.blocked_for() or BOOKING_HORIZON_S) * random.uniform(1.0, 1.2)
+                    metrics.limiter_wait(note.tenant_id, wait)
+                    return Reschedule(head.pk, wait)
                 if delay > 0:
+                    metrics.limiter_wait(note.tenant_id, delay)
                     return Reschedule(head.pk, delay, booked_at=time.time() + delay)
             booked = False  # the slot is the client's now; the next note books its own
             if not _claim(head):

@@ -131,8 +131,12 @@ def test_account_manager_filters_opens_a_case_and_resyncs_it(dash_page, dash_por
     expect(timeline).to_contain_text(f"Lever note #{note.pk} queued (order status, resync)")
     expect(page.locator(f"#note-{note.pk}")).to_contain_text("pending")
 
-    # A worker would now deliver it; do what the task does, against the fake Lever.
-    notes_deliver(note_id=note.pk)
+    # A worker would now deliver the order's queue; do what the head note's task does, against
+    # the fake Lever (this world's earlier notes were made pending, without tasks).
+    head = LeverNote.objects.filter(order=world["ada"], state="pending").order_by(
+        "created_at", "id"
+    )
+    notes_deliver(note_id=head.first().pk)
     note.refresh_from_db()
     assert note.state == "delivered"
     page.reload()
