@@ -7,13 +7,11 @@ pastes the Lever key and signature token, and the tenant then holds both encrypt
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from django.db import connection, connections
 
-from conftest import service_unavailable
 from connectors import services
 from connectors.backcheck.fake_server import FakeBackcheck
 from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
@@ -21,43 +19,18 @@ from connectors.models import IntakeLink, Tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 API_KEY = "BROWSERleverKEY-5e4d3c2b1a09f8e7d6c5"
 SIGNATURE_TOKEN = "BROWSERsigTOKEN-0a1b2c3d4e5f60718293"
 ADMIN_PASSWORD = "pw-browser-admin-1"
 
 
 @pytest.fixture
-def browser(monkeypatch) -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        service_unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_unavailable("Playwright for Python is not installed")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain
-    # synchronous test code, not async views.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
-            # Under the sync API the test body runs in a greenlet with its own context, so its
-            # ORM calls opened a connection of their own: close it, or it outlives the test
-            # database.
-            connections.close_all()
+def browser(dash_browser) -> Iterator[object]:
+    """The shared chromium of tests/browser/conftest.py."""
+    yield dash_browser
+    # Under the sync API the test body runs in a greenlet with its own context, so its ORM calls
+    # opened a connection of their own: close it, or it outlives the test database.
+    connections.close_all()
 
 
 @pytest.fixture
