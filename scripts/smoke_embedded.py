@@ -6,6 +6,8 @@ keeps it from rotting. Everything lives in a temporary folder; nothing in the ch
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -14,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -28,16 +31,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, timeout_s: float) -> requests.Response:
+class Browser:
+    """Just enough of a browser for the smoke run: cookies, form posts, text answers (stdlib)."""
+
+    def __init__(self) -> None:
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def request(
+        self, url: str, data: dict | None = None, headers: dict | None = None, timeout: float = 10
+    ) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310
+        try:
+            with self.opener.open(req, timeout=timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def cookie(self, name: str) -> str:
+        return next(c.value for c in self.cookies if c.name == name)
+
+
+def wait_for(url: str, timeout_s: float) -> str:
     end = time.monotonic() + timeout_s
     last: object = None
     while time.monotonic() < end:
         try:
-            response = requests.get(url, timeout=3)
-            if response.status_code == 200:
-                return response
-            last = response.status_code
-        except requests.RequestException as exc:
+            status, text = Browser().request(url, timeout=3)
+            if status == 200:
+                return text
+            last = status
+        except OSError as exc:
             last = type(exc).__name__
         time.sleep(0.5)
     raise SystemExit(f"smoke: {url} not ready after {timeout_s}s (last: {last})")
@@ -80,28 +105,33 @@ def main() -> int:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        ready = wait_for(f"{base}/readyz", 90).json()
+        ready = json.loads(wait_for(f"{base}/readyz", 90))
         assert ready["database"] == "ok" and ready["broker"] == "ok", ready
-        session = requests.Session()
-        login = session.get(f"{base}/login/", timeout=5)
-        assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
-        response = session.post(
+        browser = Browser()
+        status, text = browser.request(f"{base}/login/", timeout=5)
+        assert status == 200 and "csrfmiddlewaretoken" in text
+        status, text = browser.request(
             f"{base}/login/",
             data={
                 "username": "admin",
                 "password": password,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                "csrfmiddlewaretoken": browser.cookie("csrftoken"),
             },
             headers={"Referer": f"{base}/login/"},
-            timeout=10,
         )
-        assert response.status_code == 200 and "Log out" in response.text, response.status_code
-        tenants = session.get(f"{base}/tenants/", timeout=10)
-        assert tenants.status_code == 200 and "Demo Employer" in tenants.text
+        assert status == 200 and "Log out" in text, status
+        status, text = browser.request(f"{base}/tenants/")
+        assert status == 200 and "Demo Employer" in text
         # The whole demo case on SQLite and the filesystem broker: webhook → order → callbacks
         # → notes on the fake Lever, to Completed.
-        demo = subprocess.run([PY, "manage.py", "demo", "--timeout", "75"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        demo = subprocess.run(
+            [PY, "manage.py", "demo", "--timeout", "75"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         print(demo.stdout[-3000:], demo.stderr[-3000:])
         assert demo.returncode == 0 and "is Completed" in demo.stdout, demo.returncode
         print(f"smoke: embedded defaults OK in {time.monotonic() - started:.1f}s")
