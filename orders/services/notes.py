@@ -361,7 +361,9 @@ def notes_deliver(
             booked = False  # the slot is the client's now; the next note books its own
             if not _claim(head):
                 return None
-            head.refresh_from_db()
+            # The claim changed only these; the rest of the row is as `_head` read it.
+            head.state = LeverNote.State.SENDING
+            head.attempts += 1
             result = _send_one(head, client, task_id)
             if result is not True:
                 return result
