@@ -8,6 +8,7 @@ The callback password (while pending) and its hash are never shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -114,7 +115,23 @@ def _actor(request: HttpRequest) -> str:
     return request.user.get_username()
 
 
-def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, problems: list[str]):
+def _apply_each(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    act: Callable[[Any], None],
+    *,
+    label: str,
+    refused: type[Exception],
+) -> None:
+    """Act on each selected row; report how many worked and why the others did not."""
+    done, problems = 0, []
+    for obj in queryset:
+        try:
+            act(obj)
+            done += 1
+        except refused as exc:
+            problems.append(f"{label} {obj.pk}: {exc}")
     if done:
         modeladmin.message_user(request, f"Done for {done}.", messages.SUCCESS)
     for problem in problems:
@@ -157,25 +174,27 @@ class OrderAdmin(ReadOnlyHistory, admin.ModelAdmin):
 
     @admin.action(description="Resync the selected orders to Lever")
     def resync_to_lever(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done, problems = 0, []
-        for order in queryset:
-            try:
-                order_resync(order=order, actor=_actor(request))
-                done += 1
-            except InvalidOrderState as exc:
-                problems.append(f"Order {order.pk}: {exc}")
-        _report(self, request, done, problems)
+        actor = _actor(request)
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda o: order_resync(order=o, actor=actor),
+            label="Order",
+            refused=InvalidOrderState,
+        )
 
     @admin.action(description="Ask Backcheck to cancel the selected orders")
     def request_cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done, problems = 0, []
-        for order in queryset:
-            try:
-                order_request_cancel(order=order, actor=_actor(request))
-                done += 1
-            except InvalidOrderState as exc:
-                problems.append(f"Order {order.pk}: {exc}")
-        _report(self, request, done, problems)
+        actor = _actor(request)
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda o: order_request_cancel(order=o, actor=actor),
+            label="Order",
+            refused=InvalidOrderState,
+        )
 
 
 @admin.register(LeverNote)
@@ -202,21 +221,27 @@ class LeverNoteAdmin(ReadOnlyHistory, admin.ModelAdmin):
 
     @admin.action(description="Replay the selected failed notes")
     def replay_notes(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._apply(request, queryset, note_replay)
+        actor = _actor(request)
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda n: note_replay(note=n, actor=actor),
+            label="Note",
+            refused=ValueError,
+        )
 
     @admin.action(description="Skip the selected failed notes")
     def skip_notes(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._apply(request, queryset, note_skip)
-
-    def _apply(self, request: HttpRequest, queryset: QuerySet, service: Any) -> None:
-        done, problems = 0, []
-        for note in queryset:
-            try:
-                service(note=note, actor=_actor(request))
-                done += 1
-            except ValueError as exc:
-                problems.append(f"Note {note.pk}: {exc}")
-        _report(self, request, done, problems)
+        actor = _actor(request)
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda n: note_skip(note=n, actor=actor),
+            label="Note",
+            refused=ValueError,
+        )
 
 
 @admin.register(InboundEvent)
@@ -248,14 +273,14 @@ class InboundEventAdmin(ReadOnlyHistory, admin.ModelAdmin):
 
     @admin.action(description="Process the selected failed Lever events again")
     def replay_events(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done, problems = 0, []
-        for event in queryset:
-            try:
-                inbound_replay(event=event)
-                done += 1
-            except ValueError as exc:
-                problems.append(f"Event {event.pk}: {exc}")
-        _report(self, request, done, problems)
+        _apply_each(
+            self,
+            request,
+            queryset,
+            lambda e: inbound_replay(event=e),
+            label="Event",
+            refused=ValueError,
+        )
 
 
 @admin.register(StatusEvent)
