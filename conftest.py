@@ -68,6 +68,9 @@ def _fresh_cache():
     yield
     from django.conf import settings
 
+    from connectors.webhook_tenants import webhook_tenant_forget
+
+    webhook_tenant_forget()  # tests change tenants with .update() too, which sends no signal
     config = settings.CACHES["default"]
     if "redis" not in config["BACKEND"].lower():
         from django.core.cache import cache

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from connectors.backcheck.schema import Screening
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
 from connectors.models import Package, Tenant
+from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note
 from orders.queue import enqueue
@@ -54,12 +55,12 @@ def _hash(raw: str) -> str:
 
 
 def lever_test_delivery_store(
-    *, tenant: Tenant, body: dict, raw: str, verified: bool
+    *, tenant: WebhookTenant, body: dict, raw: str, verified: bool
 ) -> WebhookResult:
     """Lever's Verify Connection test (`data` is {}): recorded, never acted on."""
     event = InboundEvent.objects.create(
         source=InboundEvent.Source.LEVER,
-        tenant=tenant,
+        tenant_id=tenant.pk,
         event_type="verifyConnection",
         signature_verified=verified,
         raw_body=raw,
@@ -75,15 +76,16 @@ def lever_test_delivery_store(
     return WebhookResult("test", event_id=event.pk)
 
 
-def _confirm_signature_token(tenant: Tenant) -> None:
-    if tenant.signature_token_confirmed_at is not None:
+def _confirm_signature_token(tenant: WebhookTenant) -> None:
+    if tenant.signature_confirmed:
         return  # the common case: no write on the hot path
     Tenant.objects.filter(pk=tenant.pk, signature_token_confirmed_at__isnull=True).update(
         signature_token_confirmed_at=timezone.now()
     )
+    webhook_tenant_confirmed(webhook_id=tenant.webhook_id)
 
 
-def _ignore_reason(tenant: Tenant, body: dict) -> str:
+def _ignore_reason(tenant: Tenant | WebhookTenant, body: dict) -> str:
     if not tenant.is_active:
         return "The tenant is inactive."
     if body.get("event") != STAGE_CHANGE:
@@ -94,34 +96,50 @@ def _ignore_reason(tenant: Tenant, body: dict) -> str:
     return ""
 
 
-def lever_webhook_store(*, tenant: Tenant, body: dict, raw: str) -> WebhookResult:
+def _insert_event(**fields: Any) -> InboundEvent:
+    if connection.in_atomic_block:
+        # Inside a caller's transaction a savepoint keeps it usable after a duplicate.
+        with transaction.atomic():
+            return InboundEvent.objects.create(**fields)
+    # On its own one INSERT is atomic already: no BEGIN and COMMIT round trips on the hot path.
+    return InboundEvent.objects.create(**fields)
+
+
+def _is_stored(tenant: WebhookTenant, token: str, event_id: str | None) -> bool:
+    same = Q(lever_token=token) | Q(lever_event_id=event_id) if event_id else Q(lever_token=token)
+    return InboundEvent.objects.filter(same, tenant_id=tenant.pk).exists()
+
+
+def lever_webhook_store(*, tenant: WebhookTenant, body: dict, raw: str) -> WebhookResult:
     """Store a verified, validated webhook; duplicates (same token or id) are not stored."""
     token = body["token"]
-    event_id = body.get("id")
+    event_id = body.get("id") or None
     data = body.get("data") or {}
     reason = _ignore_reason(tenant, body)
     try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                source=InboundEvent.Source.LEVER,
-                tenant=tenant,
-                event_type=str(body.get("event"))[:64],
-                lever_token=token,
-                lever_event_id=event_id or None,
-                opportunity_id=str(data.get("opportunityId") or "")[:100],
-                to_stage_id=str(data.get("toStageId") or "")[:100],
-                signature_verified=True,
-                raw_body=raw,
-                payload_hash=_hash(raw),
-                state=InboundEvent.State.IGNORED if reason else InboundEvent.State.RECEIVED,
-                outcome="ignored" if reason else "accepted",
-                reason=reason,
-                processed_at=timezone.now() if reason else None,
-            )
+        event = _insert_event(
+            source=InboundEvent.Source.LEVER,
+            tenant_id=tenant.pk,
+            event_type=str(body.get("event"))[:64],
+            lever_token=token,
+            lever_event_id=event_id,
+            opportunity_id=str(data.get("opportunityId") or "")[:100],
+            to_stage_id=str(data.get("toStageId") or "")[:100],
+            signature_verified=True,
+            raw_body=raw,
+            payload_hash=_hash(raw),
+            state=InboundEvent.State.IGNORED if reason else InboundEvent.State.RECEIVED,
+            outcome="ignored" if reason else "accepted",
+            reason=reason,
+            processed_at=timezone.now() if reason else None,
+        )
     except IntegrityError:
         # Same (tenant, token) or (tenant, id) as a stored event: the unique constraints are
-        # the duplicate check, so concurrent copies of one delivery cannot both get in.
-        return WebhookResult("duplicate")
+        # the duplicate check, so concurrent copies of one delivery cannot both get in. Any
+        # other violation (a tenant deleted a moment ago) is an error, not a duplicate.
+        if _is_stored(tenant, token, event_id):
+            return WebhookResult("duplicate")
+        raise
     _confirm_signature_token(tenant)
     if reason:
         return WebhookResult("ignored", reason, event.pk)
@@ -225,6 +243,13 @@ def inbound_process(*, event_id: int) -> Retry | None:
 def _handle_stage_change(event: InboundEvent) -> None:
     tenant = event.tenant
     body: dict[str, Any] = json.loads(event.raw_body)
+    # Checked again with the tenant as it is now: it may have been deactivated or its trigger
+    # stages changed since the webhook was stored (the endpoint's snapshot can be seconds old,
+    # and a backlog can be hours old).
+    reason = _ignore_reason(tenant, body)
+    if reason:
+        _finish(event, state=InboundEvent.State.IGNORED, outcome="ignored", reason=reason)
+        return
     data = body["data"]
     opportunity_id, to_stage = data["opportunityId"], data["toStageId"]
     with LeverClient.for_tenant(tenant) as lever:
