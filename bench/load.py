@@ -13,6 +13,7 @@ import queue
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -199,3 +200,17 @@ def wrk(port: int, path: str, bodies_file: Path, *, seconds: int, connections: i
         capture_output=True, text=True, timeout=seconds + 60, check=True,
     ).stdout
     return parse_wrk(out)
+
+
+def combine(results: Sequence[WrkResult]) -> WrkResult:
+    """Equal-length wrk runs of one path as one: mean rate, median p50, worst p99, sums."""
+    return WrkResult(
+        requests_per_s=statistics.fmean(r.requests_per_s for r in results),
+        requests=sum(r.requests for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        wrapped=any(r.wrapped for r in results),
+        raw="\n".join(r.raw for r in results),
+    )
