@@ -10,10 +10,10 @@ Three sources, so that no write path of the order flow has to know about metrics
   outcome and latency, retries, the outbox and inbound backlog by state, the oldest waiting note.
   The tables are the truth and history is never pruned, so these are exact counters shared by
   every process, whichever worker did the work.
-- Per-tenant Lever limiter waits, recorded where a task meets the rate limit. Those happen in
-  Celery workers, usually another container than web, so with Redis they are kept in a Redis hash
-  that every web process reads; without Redis (the embedded single-host mode) in a process-local
-  counter.
+- Per-tenant Lever limiter waits and missed booked slots, recorded where a task meets them. Those
+  happen in Celery workers, usually another container than web, so with Redis they are kept in a
+  Redis hash that every web process reads; without Redis (the embedded single-host mode) in a
+  process-local counter.
 
 Gunicorn runs several worker processes: with PROMETHEUS_MULTIPROC_DIR set (an empty folder,
 cleared at start by gunicorn.conf.py) prometheus_client aggregates every process's counters.
@@ -77,6 +77,11 @@ _LOCAL_LIMITER_SECONDS = Counter(
     "Seconds of Lever limiter waits counted in this process (embedded mode without Redis).",
     ["tenant_id"],
 )
+_LOCAL_MISSED_SLOTS = Counter(
+    "portal_lever_booked_slots_missed_local",
+    "Booked Lever limiter slots that passed unused, counted in this process (embedded mode).",
+    ["tenant_id"],
+)
 
 
 # --- per-tenant limiter waits ------------------------------------------------------------------
@@ -116,6 +121,24 @@ def limiter_wait(tenant_id: int | str, seconds: float) -> None:
         logger.debug("limiter wait not counted (%s)", type(exc).__name__)
 
 
+def booked_slot_missed(tenant_id: int | str) -> None:
+    """Count a booked limiter slot that passed unused: its task started more than the booking
+    grace late, so the note books again at the back of the tenant's queue. Never raises.
+
+    Each one costs the tenant a slot of its 10/s. A steady count means the workers cannot start
+    tasks on time (too few processes, or CPU-bound), not that Lever is slow.
+    """
+    tenant = str(tenant_id)
+    client = _redis()
+    if client is None:
+        _LOCAL_MISSED_SLOTS.labels(tenant).inc()
+        return
+    try:
+        client.hincrby(LIMITER_HASH, f"{tenant}:missed", 1)
+    except Exception as exc:  # metrics must never break a delivery
+        logger.debug("missed slot not counted (%s)", type(exc).__name__)
+
+
 def _limiter_families() -> Iterator[Any]:
     waits = CounterMetricFamily(
         "portal_lever_limiter_waits",
@@ -127,6 +150,12 @@ def _limiter_families() -> Iterator[Any]:
         "Seconds Lever calls were put off by the per-key rate limiter, by tenant.",
         labels=["tenant_id"],
     )
+    missed = CounterMetricFamily(
+        "portal_lever_booked_slots_missed",
+        "Booked Lever limiter slots that passed unused because their task started too late.",
+        labels=["tenant_id"],
+    )
+    families = {"n": waits, "s": seconds, "missed": missed}
     client = _redis()
     if client is not None:
         try:
@@ -136,10 +165,10 @@ def _limiter_families() -> Iterator[Any]:
             raw = {}
         for key, value in sorted(raw.items()):
             tenant, _, kind = key.decode().rpartition(":")
-            family = waits if kind == "n" else seconds
-            family.add_metric([tenant], float(value))
-    yield waits
-    yield seconds
+            family = families.get(kind)
+            if family is not None:
+                family.add_metric([tenant], float(value))
+    yield from families.values()
 
 
 # --- database aggregates -----------------------------------------------------------------------

@@ -327,6 +327,8 @@ def notes_deliver(
         # slot of its own and leave it unused. (Kept cheap: a backlog is mostly such tasks.)
         return None
     booked = booked_at is not None and time.time() - booked_at <= BOOKING_GRACE_S
+    if booked_at is not None and not booked:
+        metrics.booked_slot_missed(note.tenant_id)
     try:
         client = LeverClient.for_tenant(note.tenant, prepaid=1 if booked else 0)
     except LeverNotConfigured as exc:
