@@ -69,8 +69,10 @@ def _fresh_cache():
     from django.conf import settings
 
     from connectors.webhook_tenants import webhook_tenant_forget
+    from orders.queue import publish_deferred
 
     webhook_tenant_forget()  # tests change tenants with .update() too, which sends no signal
+    publish_deferred()  # a response a test never closed must not hold back the next test's work
     config = settings.CACHES["default"]
     if "redis" not in config["BACKEND"].lower():
         from django.core.cache import cache

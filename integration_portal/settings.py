@@ -83,6 +83,8 @@ MIDDLEWARE = [
     # Outermost: every answer (redirects and 4xx included) carries X-Request-ID and is counted.
     "integration_portal.logging.RequestIdMiddleware",
     "integration_portal.metrics.MetricsMiddleware",
+    # Tasks a request queues are published once its answer is sent (orders/queue.py).
+    "orders.queue.PublishAfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -3,10 +3,16 @@
 The row is the source of truth (DESIGN.md §7): if the broker is down when a row commits, the
 publish is logged and dropped, and the beat sweeper re-enqueues the row later. So an outage of
 Redis costs latency, never an event.
+
+Inside a web request, publishing waits until the answer has been handed to the server (Django's
+`request_finished`, sent when the WSGI server closes the response): Lever and Backcheck get their
+200 a broker round trip sooner. The row is committed before the answer either way; a process
+that dies in between leaves the row to the sweeper, exactly like a publish that failed.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -43,9 +49,46 @@ def _publish(task: Any, args: tuple, countdown: float | None) -> bool:
     return True
 
 
+# The publishes a web request has committed and not yet sent; None outside a request.
+_deferred = threading.local()
+
+
+def _committed(task: Any, args: tuple, countdown: float | None) -> None:
+    pending = getattr(_deferred, "pending", None)
+    if pending is None:
+        _publish(task, args, countdown)
+    else:
+        # The context carries the request id into the task's headers (integration_portal.logging).
+        pending.append((contextvars.copy_context(), task, args, countdown))
+
+
 def enqueue(task: Any, *args: Any, countdown: float | None = None) -> None:
-    """Publish `task(*args)` once the current transaction commits (now, outside one)."""
-    transaction.on_commit(lambda: _publish(task, args, countdown))
+    """Publish `task(*args)` once the current transaction commits (now, outside one); in a web
+    request, once its answer has been sent."""
+    transaction.on_commit(lambda: _committed(task, args, countdown))
+
+
+def defer_until_response_sent() -> None:
+    """Start of a web request (PublishAfterResponseMiddleware)."""
+    publish_deferred()  # a request whose close() never came must not keep its work back
+    _deferred.pending = []
+
+
+def publish_deferred(**_: Any) -> None:
+    """End of a web request (`request_finished`): publish what it committed."""
+    pending = getattr(_deferred, "pending", None)
+    _deferred.pending = None
+    for context, task, args, countdown in pending or ():
+        context.run(_publish, task, args, countdown)
+
+
+class PublishAfterResponseMiddleware:
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        defer_until_response_sent()
+        return self.get_response(request)
 
 
 def reset_breaker() -> None:

@@ -145,8 +145,12 @@ def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fa
     answer = requests.post(w.webhook_url, json=body, timeout=10)
     assert answer.status_code == 200 and not leaked(answer.text)
 
-    messages = _broker_messages(stack)
-    assert any("orders.process_inbound" in m for m in messages)  # the work is in Redis
+    # The work is in Redis (published just after the answer is sent: orders/queue.py).
+    def queued() -> list[str] | None:
+        messages = _broker_messages(stack)
+        return messages if any("orders.process_inbound" in m for m in messages) else None
+
+    messages = wait_until(queued, timeout=10, message="the stage change's task in the broker")
     assert not leaked("\n".join(messages))
 
     # A worker does the work (Lever and Backcheck calls with the canary credentials), and one
