@@ -18,25 +18,6 @@ app.conf.CELERY_DB_REUSE_MAX = 1000
 app.autodiscover_tasks()
 
 
-@app.on_after_configure.connect(weak=False)
-def _fetch_booked_work_first(sender, **kwargs) -> None:
-    """Booked deliveries are countdown messages on their own queue (orders/queue.py). A worker
-    holds such a message in memory until it is due, without taking a pool process, so it should
-    fetch each one as soon as it is published. Kombu's default round robin alternates the queues
-    instead, fetching only as pool processes free up, so under a backlog of fresh work booked
-    messages waited in Redis past their slot. "priority" makes every fetch drain the scheduled
-    queue first (listed first), then take one fresh message for the free process."""
-    from orders.queue import SCHEDULED_QUEUE
-
-    conf = sender.conf
-    if conf.task_queues:
-        conf.task_queues = tuple(sorted(conf.task_queues, key=lambda q: q.name != SCHEDULED_QUEUE))
-    conf.broker_transport_options = {
-        **(conf.broker_transport_options or {}),
-        "queue_order_strategy": "priority",
-    }
-
-
 @signals.task_prerun.connect(weak=False)
 @signals.task_postrun.connect(weak=False)
 def _django_connection_rules(sender=None, **kwargs) -> None:
