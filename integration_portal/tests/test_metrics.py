@@ -254,19 +254,24 @@ def test_limiter_waits_are_counted_per_tenant_through_redis(client, redis_metric
     assert values[("portal_lever_limiter_waits_total", (("tenant_id", "9"),))] == 1
 
 
-@pytest.mark.django_db
-def test_a_note_put_off_by_the_limiter_counts_a_wait_for_its_tenant(tenant, settings):
+def _exhaust_limiter(tenant: Tenant, settings) -> None:
+    """In-process limiter and counters; the tenant's bucket empty, its next slot ~100 s away."""
     from connectors.lever.ratelimit import get_limiter
-    from orders.services.notes import BOOKING_HORIZON_S, notes_deliver
 
-    settings.REDIS_URL = ""  # the in-process limiter and counter
+    settings.REDIS_URL = ""
     metrics._redis_client = None
     Tenant.objects.filter(pk=tenant.pk).update(lever_rate_per_s=0.01, lever_burst=1)
     tenant.refresh_from_db()
-    api_key = tenant.lever_api_key.reveal()
     limiter = get_limiter()
-    while limiter.try_acquire(api_key, rate=0.01, burst=1) == 0.0:
-        pass  # empty the bucket: the next request must wait ~100 s
+    while limiter.try_acquire(tenant.lever_api_key.reveal(), rate=0.01, burst=1) == 0.0:
+        pass
+
+
+@pytest.mark.django_db
+def test_a_note_put_off_by_the_limiter_counts_a_wait_for_its_tenant(tenant, settings):
+    from orders.services.notes import BOOKING_HORIZON_S, notes_deliver
+
+    _exhaust_limiter(tenant, settings)
     note = LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
     before = REGISTRY.get_sample_value(
         "portal_lever_limiter_waits_local_total", {"tenant_id": str(tenant.pk)}
@@ -281,6 +286,55 @@ def test_a_note_put_off_by_the_limiter_counts_a_wait_for_its_tenant(tenant, sett
     assert after == before + 1
     note.refresh_from_db()
     assert note.state == LeverNote.State.PENDING and note.attempts == 0
+
+
+@pytest.mark.django_db
+def test_missed_booked_slots_are_counted_per_tenant_through_redis(client, redis_metrics):
+    metrics.booked_slot_missed(7)
+    metrics.booked_slot_missed(7)
+    metrics.booked_slot_missed(9)
+    metrics.limiter_wait(7, 0.25)
+    values = scrape(client)
+    assert values[("portal_lever_booked_slots_missed_total", (("tenant_id", "7"),))] == 2
+    assert values[("portal_lever_booked_slots_missed_total", (("tenant_id", "9"),))] == 1
+    # The waits kept in the same Redis hash are still told apart.
+    assert values[("portal_lever_limiter_waits_total", (("tenant_id", "7"),))] == 1
+    assert values[("portal_lever_limiter_wait_seconds_total", (("tenant_id", "7"),))] == 0.25
+
+
+@pytest.mark.django_db
+def test_a_task_starting_past_its_booked_slot_counts_it_missed_and_books_again(tenant, settings):
+    from orders.services.notes import BOOKING_GRACE_S, BOOKING_HORIZON_S, notes_deliver
+
+    _exhaust_limiter(tenant, settings)  # a new booking lies ~100 s away
+    note = LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
+    labels = {"tenant_id": str(tenant.pk)}
+    before = REGISTRY.get_sample_value("portal_lever_booked_slots_missed_local_total", labels)
+
+    result = notes_deliver(note_id=note.pk, booked_at=time.time() - BOOKING_GRACE_S - 1.0)
+
+    # Nothing was sent on the stale booking: the note booked again, past the horizon.
+    assert result is not None and result.countdown >= BOOKING_HORIZON_S
+    after = REGISTRY.get_sample_value("portal_lever_booked_slots_missed_local_total", labels)
+    assert after == (before or 0.0) + 1
+    note.refresh_from_db()
+    assert note.state == LeverNote.State.PENDING and note.attempts == 0
+
+
+@pytest.mark.django_db
+def test_a_task_starting_on_its_booked_slot_counts_nothing_missed(tenant, settings):
+    from orders.services.notes import notes_deliver
+
+    settings.REDIS_URL = ""
+    metrics._redis_client = None
+    note = LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
+    labels = {"tenant_id": str(tenant.pk)}
+    before = REGISTRY.get_sample_value("portal_lever_booked_slots_missed_local_total", labels)
+    notes_deliver(note_id=note.pk, booked_at=time.time())  # the send fails: nothing listens
+    after = REGISTRY.get_sample_value("portal_lever_booked_slots_missed_local_total", labels)
+    assert (after or 0.0) == (before or 0.0)
+    note.refresh_from_db()
+    assert note.attempts == 1  # the slot was used
 
 
 def test_multiprocess_mode_adds_up_every_process(tmp_path):
