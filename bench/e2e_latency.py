@@ -96,12 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         report.row(f"{name}, p95", p95, "ms")
         report.row(f"{name}, max", max(values) * 1000, "ms")
         report.check(f"{name}: p95 ≤ 2 s", p95 / 1000, "≤ 2", p95 <= 2000, not args.smoke)
-    report.print()
-    report.save("e2e_latency" + ("_smoke" if args.smoke else ""), sys.argv)
-    if report.failed:
-        print(f"\nFAILED: {', '.join(c.name for c in report.failed)}")
-        return 1
-    return 0
+    return report.finish("e2e_latency", smoke=args.smoke)
 
 
 if __name__ == "__main__":

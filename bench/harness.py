@@ -261,3 +261,12 @@ class Report:
     @property
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.gating and not c.ok]
+
+    def finish(self, name: str, *, smoke: bool) -> int:
+        """Print the tables, save the JSON, name the failed gates; the exit status."""
+        self.print()
+        self.save(name + ("_smoke" if smoke else ""), sys.argv)
+        if self.failed:
+            print(f"\nFAILED: {', '.join(c.name for c in self.failed)}")
+            return 1
+        return 0

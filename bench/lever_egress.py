@@ -147,12 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             slowest = _portal_run(fake, tenants_n, notes, f"{tenants_n} tenant(s)", report,
                                   limit, target, timing=not args.smoke)
             report.data[f"{tenants_n} tenants: slowest ÷ baseline"] = slowest / base
-    report.print()
-    report.save("lever_egress" + ("_smoke" if args.smoke else ""), sys.argv)
-    if report.failed:
-        print(f"\nFAILED: {', '.join(c.name for c in report.failed)}")
-        return 1
-    return 0
+    return report.finish("lever_egress", smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -144,12 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                  sat["webhook"].requests_per_s >= 200, timing)
     late = max(r.late_s for r in paced.values())
     report.data["paced client max lateness s"] = late
-    report.print()
-    report.save("webhook_ingest" + ("_smoke" if args.smoke else ""), sys.argv)
-    if report.failed:
-        print(f"\nFAILED: {', '.join(c.name for c in report.failed)}")
-        return 1
-    return 0
+    return report.finish("webhook_ingest", smoke=args.smoke)
 
 
 if __name__ == "__main__":
