@@ -58,6 +58,8 @@ class InboundEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When the beat sweeper last re-enqueued it (orders.queue.claim_stuck).
+    requeued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
@@ -111,6 +113,7 @@ class Order(models.Model):
     )
     submit_attempts = models.PositiveIntegerField(default=0)
     submit_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    submit_requeued_at = models.DateTimeField(null=True, blank=True)  # by the sweeper
     submit_error = models.TextField(blank=True)
 
     screening_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -262,6 +265,7 @@ class LeverNote(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    requeued_at = models.DateTimeField(null=True, blank=True)  # by the sweeper
     # Set when an attempt may have reached Lever (DESIGN.md §7): look before posting again.
     check_before_send_since = models.DateTimeField(null=True, blank=True)
     lever_note_id = models.CharField(max_length=100, blank=True)

@@ -16,9 +16,12 @@ import contextvars
 import logging
 import threading
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,24 @@ class PublishAfterResponseMiddleware:
     def __call__(self, request: Any) -> Any:
         defer_until_response_sent()
         return self.get_response(request)
+
+
+def claim_stuck(rows: QuerySet, *, field: str, now: datetime) -> list[int]:
+    """The ids of `rows` the beat sweeper should re-enqueue now, each marked `field=now`.
+
+    A row re-enqueued less than OUTBOX_LEASE_S ago is left out: its copy may still be waiting
+    behind a backlog, and sending one more every sweep would grow that backlog (after a Redis
+    outage, by the whole backlog once a sweep interval). Sweeps that overlap, such as beat's
+    messages queued up while the workers were away, split the rows instead of each sending all.
+    """
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
+    not_recent = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now - lease})
+    with transaction.atomic():
+        ids = list(
+            rows.filter(not_recent).select_for_update(skip_locked=True).values_list("pk", flat=True)
+        )
+        rows.model.objects.filter(pk__in=ids).update(**{field: now})
+    return ids
 
 
 def reset_breaker() -> None:

@@ -77,7 +77,9 @@ def sweep_outbox() -> dict:
     for order_id in orders:
         enqueue(submit_order, order_id)
     notes = notes_sweep()
-    counts = {"inbound": len(events), "orders": len(orders), "notes": notes}
+    for note_id in notes:
+        enqueue(deliver_notes, note_id)
+    counts = {"inbound": len(events), "orders": len(orders), "notes": len(notes)}
     if any(counts.values()):
         logger.info("sweeper re-enqueued %s", counts)
     return counts

@@ -26,7 +26,7 @@ from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note
-from orders.queue import enqueue
+from orders.queue import claim_stuck, enqueue
 from orders.services.notes import note_enqueue
 from orders.services.orders import (
     ActiveOrderExists,
@@ -361,7 +361,7 @@ def inbound_events_sweep(*, now=None) -> list[int]:
         Q(next_attempt_at__lt=now - lease)
         | Q(next_attempt_at__isnull=True, received_at__lt=now - lease)
     )
-    return list(stuck.values_list("pk", flat=True))
+    return claim_stuck(stuck, field="requeued_at", now=now)
 
 
 def inbound_replay(*, event: InboundEvent) -> None:

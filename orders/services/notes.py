@@ -25,7 +25,7 @@ from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
-from orders.queue import enqueue
+from orders.queue import claim_stuck, enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -422,11 +422,11 @@ def _audit(note: LeverNote, actor: str, action: str) -> None:
         )
 
 
-def notes_sweep(*, now: datetime | None = None) -> int:
-    """Re-enqueue notes nobody is working on: lost publishes and killed workers. Returns count."""
+def notes_sweep(*, now: datetime | None = None) -> list[int]:
+    """Notes nobody is working on (lost publishes, killed workers): the ids to re-enqueue."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
-    count = 0
+    lost: list[int] = []
     # A worker died holding the note: the send may have reached Lever, so look before resending.
     for note in LeverNote.objects.filter(state=LeverNote.State.SENDING, lease_until__lt=now):
         with transaction.atomic():
@@ -437,6 +437,7 @@ def notes_sweep(*, now: datetime | None = None) -> int:
                 state=LeverNote.State.PENDING,
                 lease_until=None,
                 next_attempt_at=None,
+                requeued_at=now,
                 check_before_send_since=note.check_before_send_since or claimed_at,
             )
             if moved:
@@ -447,17 +448,19 @@ def notes_sweep(*, now: datetime | None = None) -> int:
                     error="the worker stopped before recording the result",
                 )
         if moved:
-            enqueue(_deliver_task(), note.pk)
-            count += 1
+            lost.append(note.pk)
     stuck = LeverNote.objects.filter(state=LeverNote.State.PENDING).filter(
         Q(next_attempt_at__lt=now - lease)
         | Q(next_attempt_at__isnull=True, created_at__lt=now - lease)
     )
-    heads: set[tuple] = set()
-    for note in stuck.order_by("created_at", "id"):
-        key = (note.order_id, note.tenant_id, note.opportunity_id)
-        if key not in heads:
-            heads.add(key)
-            enqueue(_deliver_task(), note.pk)
-            count += 1
-    return count
+    # The oldest stuck note of each group stands for the group (the task delivers the group's
+    # head); a group whose note was re-enqueued within the lease is left to that copy.
+    heads: dict[tuple, int] = {}
+    rows = stuck.order_by("created_at", "id").values_list(
+        "pk", "order_id", "tenant_id", "opportunity_id"
+    )
+    for pk, *key in rows:
+        heads.setdefault(tuple(key), pk)
+    return lost + claim_stuck(
+        LeverNote.objects.filter(pk__in=heads.values()), field="requeued_at", now=now
+    )

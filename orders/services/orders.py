@@ -25,7 +25,7 @@ from connectors.http import HttpError
 from connectors.models import Package, Tenant
 from orders.models import InboundEvent, Order, OrderAction, ScreeningService, StatusEvent
 from orders.notes import notes_for_decision, render_order_note, render_piecemeal_note
-from orders.queue import enqueue
+from orders.queue import claim_stuck, enqueue
 from orders.services.notes import note_enqueue
 from orders.state import ACTIVE_STATUSES, Decision, OrderView, apply_snapshot, view_from_screening
 
@@ -490,4 +490,4 @@ def orders_submit_sweep(*, now=None) -> list[int]:
         Q(submit_next_attempt_at__lt=now)
         | Q(submit_next_attempt_at__isnull=True, created_at__lt=now - lease)
     )
-    return list(stuck.values_list("pk", flat=True))
+    return claim_stuck(stuck, field="submit_requeued_at", now=now)
