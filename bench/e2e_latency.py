@@ -51,19 +51,32 @@ def main(argv: list[str] | None = None) -> int:
         api_key = "bench-e2e-lever-key-0123456789abcdef"
         seed_demo(lever, api_key, SIGNATURE_TOKEN)
         tenant = Tenant.objects.create(
-            name="Bench E2E", slug="bench-e2e", lever_base_url=lever.base_url,
-            backcheck_base_url=backcheck.url, trigger_stage_ids=[BG_CHECK_STAGE_ID],
-            lever_api_key=api_key, lever_signature_token=SIGNATURE_TOKEN,
+            name="Bench E2E",
+            slug="bench-e2e",
+            lever_base_url=lever.base_url,
+            backcheck_base_url=backcheck.url,
+            trigger_stage_ids=[BG_CHECK_STAGE_ID],
+            lever_api_key=api_key,
+            lever_signature_token=SIGNATURE_TOKEN,
             backcheck_client_id=backcheck.client_id,
             backcheck_client_secret=backcheck.client_secret,
         )
-        Package.objects.create(tenant=tenant, code="std-ca", name="Standard Canada",
-                               lever_tag="standard-ca", is_default=True)
+        Package.objects.create(
+            tenant=tenant,
+            code="std-ca",
+            name="Standard Canada",
+            lever_tag="standard-ca",
+            is_default=True,
+        )
         webhook_url = f"{public}/api/v1/webhooks/lever/{tenant.webhook_id}/"
         opportunities = [
-            lever.add_opportunity(api_key, name=f"Case {i} Candidate",
-                                  emails=[f"case{i}@example.com"], tags=["standard-ca"],
-                                  stage="applicant-new")
+            lever.add_opportunity(
+                api_key,
+                name=f"Case {i} Candidate",
+                emails=[f"case{i}@example.com"],
+                tags=["standard-ca"],
+                stage="applicant-new",
+            )
             for i in range(cases + 1)
         ]
         to_new, to_progress = [], []
@@ -75,8 +88,14 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"bench: webhook answered {lever.webhook_deliveries[-1]}")
                 new_at = _wait_note(lever, api_key, opp, "Status: New", 30)
                 order = harness.wait_until(
-                    lambda o=opp: Order.objects.filter(tenant=tenant, opportunity_id=o)
-                    .exclude(screening_id="").first(), 10, "the order's screening id")
+                    lambda o=opp: (
+                        Order.objects.filter(tenant=tenant, opportunity_id=o)
+                        .exclude(screening_id="")
+                        .first()
+                    ),
+                    10,
+                    "the order's screening id",
+                )
                 consent_at = time.perf_counter()
                 backcheck.consent(order.screening_id)
                 progress_at = _wait_note(lever, api_key, opp, "Status: In Progress", 30)
@@ -88,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         backcheck.stop()
         lever.stop()
 
-    for name, values in (("stage change → New note", to_new),
-                         ("callback → In Progress note", to_progress)):
+    for name, values in (
+        ("stage change → New note", to_new),
+        ("callback → In Progress note", to_progress),
+    ):
         p50 = harness.percentile(values, 50) * 1000
         p95 = harness.percentile(values, 95) * 1000
         report.row(f"{name}, median", p50, "ms")

@@ -99,7 +99,9 @@ def prepare(**extra_env: str) -> dict[str, str]:
     env = bench_env(**extra_env)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     os.environ.update({k: v for k, v in env.items() if k not in ("LOG_LEVEL",)})
     os.environ["LOG_LEVEL"] = "WARNING"  # the bench process itself stays quiet
@@ -134,7 +136,11 @@ class Process:
     def start(self) -> Process:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self
@@ -162,8 +168,16 @@ class Process:
 
 def start_gunicorn(env: dict[str, str], port: int, **extra: str) -> Process:
     """gunicorn with the production config file (workers, threads) on 127.0.0.1:port."""
-    argv = [sys.executable, "-m", "gunicorn", "integration_portal.wsgi", "-c", "gunicorn.conf.py",
-            "--bind", f"127.0.0.1:{port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "integration_portal.wsgi",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
     # Several worker processes: metrics in multiprocess mode, as production should run them.
     prom = Path(tempfile.mkdtemp(prefix="portal-bench-prom-"))
     proc = Process("gunicorn", argv, {**env, "PROMETHEUS_MULTIPROC_DIR": str(prom), **extra})
@@ -186,9 +200,25 @@ def start_gunicorn(env: dict[str, str], port: int, **extra: str) -> Process:
 
 
 def start_worker(env: dict[str, str], concurrency: int, name: str = "worker") -> Process:
-    argv = [sys.executable, "-m", "celery", "-A", "integration_portal", "worker", "-l", "INFO",
-            "-c", str(concurrency), "-P", "prefork", "-n", f"{name}-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "integration_portal",
+        "worker",
+        "-l",
+        "INFO",
+        "-c",
+        str(concurrency),
+        "-P",
+        "prefork",
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     proc = Process(name, argv, env).start()
 
     def ready() -> bool:
@@ -252,7 +282,9 @@ class Report:
     def save(self, name: str, argv: list[str]) -> None:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         payload = {
-            "title": self.title, "command": " ".join(argv), "time": time.time(),
+            "title": self.title,
+            "command": " ".join(argv),
+            "time": time.time(),
             "data": self.data,
             "checks": [c.__dict__ for c in self.checks],
         }

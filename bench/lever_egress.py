@@ -34,25 +34,46 @@ def _setup_tenants(fake, count: int, notes: int, run: str) -> list:
         api_key = f"bench-egress-{run}-{t}-" + secrets.token_hex(8)
         fake.add_account(api_key, rate=10.0, burst=20)
         tenant = Tenant.objects.create(
-            name=f"Egress {run} {t}", slug=f"egress-{run}-{t}", lever_base_url=fake.base_url,
-            lever_api_key=api_key, lever_signature_token="bench-token-0123456789abcdef",
+            name=f"Egress {run} {t}",
+            slug=f"egress-{run}-{t}",
+            lever_base_url=fake.base_url,
+            lever_api_key=api_key,
+            lever_signature_token="bench-token-0123456789abcdef",
         )
         with transaction.atomic():
-            orders = Order.objects.bulk_create([
-                Order(tenant=tenant, opportunity_id=f"opp-{run}-{t}-{o}", package_code="std",
-                      package_name="Standard", callback_username=secrets.token_hex(12),
-                      callback_password_hash="-", status="In Progress")
-                for o in range(max(1, notes // NOTES_PER_ORDER))
-            ])
+            orders = Order.objects.bulk_create(
+                [
+                    Order(
+                        tenant=tenant,
+                        opportunity_id=f"opp-{run}-{t}-{o}",
+                        package_code="std",
+                        package_name="Standard",
+                        callback_username=secrets.token_hex(12),
+                        callback_password_hash="-",
+                        status="In Progress",
+                    )
+                    for o in range(max(1, notes // NOTES_PER_ORDER))
+                ]
+            )
             for o in orders:
-                fake.add_opportunity(api_key, name="Bench Candidate", emails=["c@example.com"],
-                                     opportunity_id=o.opportunity_id)
-            LeverNote.objects.bulk_create([
-                LeverNote(tenant=tenant, order=orders[i % len(orders)],
-                          opportunity_id=orders[i % len(orders)].opportunity_id, kind="order",
-                          text=f"Sterling Backcheck background check\nStatus: In Progress\n#{i}")
-                for i in range(notes)
-            ])
+                fake.add_opportunity(
+                    api_key,
+                    name="Bench Candidate",
+                    emails=["c@example.com"],
+                    opportunity_id=o.opportunity_id,
+                )
+            LeverNote.objects.bulk_create(
+                [
+                    LeverNote(
+                        tenant=tenant,
+                        order=orders[i % len(orders)],
+                        opportunity_id=orders[i % len(orders)].opportunity_id,
+                        kind="order",
+                        text=f"Sterling Backcheck background check\nStatus: In Progress\n#{i}",
+                    )
+                    for i in range(notes)
+                ]
+            )
         tenants.append((tenant, api_key))
     return tenants
 
@@ -60,22 +81,37 @@ def _setup_tenants(fake, count: int, notes: int, run: str) -> list:
 def _rate(fake, api_key: str) -> tuple[float, int, int]:
     """(achieved notes/s, notes created, 429 answers) for one key, from the fake's log."""
     entries = fake.requests_for(api_key)
-    times = sorted(e["time"] for e in entries
-                   if e["method"] == "POST" and e["path"].split("?")[0].endswith("/notes")
-                   and e["status"] == 201)
+    times = sorted(
+        e["time"]
+        for e in entries
+        if e["method"] == "POST"
+        and e["path"].split("?")[0].endswith("/notes")
+        and e["status"] == 201
+    )
     throttled = sum(1 for e in entries if e["status"] == 429)
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return rate, len(times), throttled
 
 
-def _portal_run(fake, tenants_n: int, notes: int, run: str, report: harness.Report,
-                limit: float, target: float, timing: bool) -> float:
+def _portal_run(
+    fake,
+    tenants_n: int,
+    notes: int,
+    run: str,
+    report: harness.Report,
+    limit: float,
+    target: float,
+    timing: bool,
+) -> float:
     from orders.models import LeverNote
     from orders.tasks import deliver_notes
 
     tenants = _setup_tenants(fake, tenants_n, notes, run)
-    ids = list(LeverNote.objects.filter(tenant__in=[t for t, _ in tenants])
-               .order_by("id").values_list("id", flat=True))
+    ids = list(
+        LeverNote.objects.filter(tenant__in=[t for t, _ in tenants])
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     started = time.monotonic()
     for note_id in ids:
         deliver_notes.apply_async(args=(note_id,), retry=False)
@@ -93,11 +129,17 @@ def _portal_run(fake, tenants_n: int, notes: int, run: str, report: harness.Repo
         rates.append(rate)
         if i < 3 or i == len(tenants) - 1:
             report.row(f"{run}: tenant {i + 1} rate", rate, "notes/s", limit)
-        report.check(f"{run}: tenant {i + 1} ≥ {target} of the limit", rate / limit,
-                     f"≥ {target}", rate / limit >= target, gating=timing)
+        report.check(
+            f"{run}: tenant {i + 1} ≥ {target} of the limit",
+            rate / limit,
+            f"≥ {target}",
+            rate / limit >= target,
+            gating=timing,
+        )
         report.check(f"{run}: tenant {i + 1} 429 answers", throttled, "0", throttled == 0)
-        report.check(f"{run}: tenant {i + 1} each note posted once", created, str(notes),
-                     created == notes)
+        report.check(
+            f"{run}: tenant {i + 1} each note posted once", created, str(notes), created == notes
+        )
     report.row(f"{run}: slowest tenant rate", min(rates), "notes/s", limit)
     print(f"{run}: rates {[round(r, 2) for r in rates]} notes/s, {wall:.1f} s", flush=True)
     report.row(f"{run}: wall time for {expected} notes", wall, "s")
@@ -144,8 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     with FakeLever() as fake, harness.start_worker(env, args.concurrency):
         base = _baseline(fake, min(notes, 300), report, limit)
         for tenants_n, target in runs:
-            slowest = _portal_run(fake, tenants_n, notes, f"{tenants_n} tenant(s)", report,
-                                  limit, target, timing=not args.smoke)
+            slowest = _portal_run(
+                fake,
+                tenants_n,
+                notes,
+                f"{tenants_n} tenant(s)",
+                report,
+                limit,
+                target,
+                timing=not args.smoke,
+            )
             report.data[f"{tenants_n} tenants: slowest ÷ baseline"] = slowest / base
     return report.finish("lever_egress", smoke=args.smoke)
 

@@ -34,20 +34,25 @@ def signed_webhooks(n: int, *, signature_token: str, stage_id: str) -> list[str]
     for _ in range(n):
         token = secrets.token_hex(24)
         opportunity = str(uuid.uuid4())
-        bodies.append(json.dumps({
-            "id": str(uuid.uuid4()),
-            "event": "candidateStageChange",
-            "triggeredAt": now,
-            "token": token,
-            "signature": compute_signature(signature_token, token, now),
-            "data": {
-                "opportunityId": opportunity,
-                "candidateId": opportunity,
-                "contactId": str(uuid.uuid4()),
-                "toStageId": stage_id,
-                "fromStageId": "applicant-new",
-            },
-        }, separators=(",", ":")))
+        bodies.append(
+            json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "event": "candidateStageChange",
+                    "triggeredAt": now,
+                    "token": token,
+                    "signature": compute_signature(signature_token, token, now),
+                    "data": {
+                        "opportunityId": opportunity,
+                        "candidateId": opportunity,
+                        "contactId": str(uuid.uuid4()),
+                        "toStageId": stage_id,
+                        "fromStageId": "applicant-new",
+                    },
+                },
+                separators=(",", ":"),
+            )
+        )
     return bodies
 
 
@@ -76,7 +81,9 @@ class _Sender:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
                 self.conn.request(
-                    "POST", path, body=body.encode(),
+                    "POST",
+                    path,
+                    body=body.encode(),
                     headers={"Content-Type": "application/json", "User-Agent": "Lever-Webhooks"},
                 )
                 response = self.conn.getresponse()
@@ -95,8 +102,15 @@ class _Sender:
         raise AssertionError("unreachable")
 
 
-def paced(port: int, path: str, bodies: Sequence[str], *, rate: float, threads: int = 16,
-          keep_bodies: bool = False) -> Result:
+def paced(
+    port: int,
+    path: str,
+    bodies: Sequence[str],
+    *,
+    rate: float,
+    threads: int = 16,
+    keep_bodies: bool = False,
+) -> Result:
     """POST every body at `rate` per second; latency counted from each request's due time."""
     due: queue.Queue = queue.Queue()
     result = Result()
@@ -174,8 +188,9 @@ def parse_wrk(output: str) -> WrkResult:
         match = re.search(pattern, output)
         return match.group(1) if match else default
 
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return WrkResult(
         requests_per_s=float(find(r"Requests/sec:\s+([\d.]+)")),
         requests=int(find(r"(\d+) requests in")),
@@ -188,16 +203,39 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def wrk(port: int, path: str, bodies_file: Path, *, seconds: int, connections: int = 32,
-        threads: int = 2) -> WrkResult:
+def wrk(
+    port: int,
+    path: str,
+    bodies_file: Path,
+    *,
+    seconds: int,
+    connections: int = 32,
+    threads: int = 2,
+) -> WrkResult:
     """Saturate `path` with wrk, each request the next body of `bodies_file` (one a line)."""
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is not installed (Debian: apt-get install -y wrk)")
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-         "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}{path}", "--", str(bodies_file),
-         str(threads)],
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(WRK_SCRIPT),
+            f"http://127.0.0.1:{port}{path}",
+            "--",
+            str(bodies_file),
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
     ).stdout
     return parse_wrk(out)
 

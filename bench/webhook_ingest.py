@@ -86,12 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         # all of them rather than on whichever ran then.
         names = list(paths)
         for r in range(sat_rounds):
-            for name in names[r % len(names):] + names[: r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 bodies_file = work / f"{name.replace(' ', '_')}-{r}.txt"
-                bodies_file.write_text("\n".join(load.signed_webhooks(
-                    3000 * saturate_s, signature_token=SIGNATURE_TOKEN, stage_id=STAGE)) + "\n")
-                rounds[name].append(load.wrk(ports[name], paths[name], bodies_file,
-                                             seconds=saturate_s))
+                bodies_file.write_text(
+                    "\n".join(
+                        load.signed_webhooks(
+                            3000 * saturate_s, signature_token=SIGNATURE_TOKEN, stage_id=STAGE
+                        )
+                    )
+                    + "\n"
+                )
+                rounds[name].append(
+                    load.wrk(ports[name], paths[name], bodies_file, seconds=saturate_s)
+                )
                 bodies_file.unlink()
     sat = {name: load.combine(results) for name, results in rounds.items()}
     for name, results in rounds.items():
@@ -100,18 +107,31 @@ def main(argv: list[str] | None = None) -> int:
         report.check(f"{name}: saturated, non-2xx answers", res.non_2xx, "0", res.non_2xx == 0)
         # A connection closed by a recycled worker (max_requests) is a socket error for wrk;
         # Lever would retry it. Reported, not gating.
-        report.check(f"{name}: saturated, socket errors", res.socket_errors, "0",
-                     res.socket_errors == 0, gating=False)
-    report.check("webhook: saturated run never repeated a body", int(sat["webhook"].wrapped),
-                 "0", not sat["webhook"].wrapped)
+        report.check(
+            f"{name}: saturated, socket errors",
+            res.socket_errors,
+            "0",
+            res.socket_errors == 0,
+            gating=False,
+        )
+    report.check(
+        "webhook: saturated run never repeated a body",
+        int(sat["webhook"].wrapped),
+        "0",
+        not sat["webhook"].wrapped,
+    )
     p50 = {k: harness.percentile(r.latencies_s, 50) * 1000 for k, r in paced.items()}
     p99 = {k: harness.percentile(r.latencies_s, 99) * 1000 for k, r in paced.items()}
     for name in paths:
         report.row(f"p50 at {args.rate:g}/s, {name}", p50[name], "ms", p50["insert view"])
         report.row(f"p99 at {args.rate:g}/s, {name}", p99[name], "ms", p99["insert view"])
     for name in paths:
-        report.row(f"saturated throughput, {name}", sat[name].requests_per_s, "req/s",
-                   sat["insert view"].requests_per_s)
+        report.row(
+            f"saturated throughput, {name}",
+            sat[name].requests_per_s,
+            "req/s",
+            sat["insert view"].requests_per_s,
+        )
         report.row(f"saturated p99, {name}", sat[name].p99_ms, "ms", sat["insert view"].p99_ms)
 
     # 3. Burst: N distinct events at once; exactly N rows must be stored.
@@ -124,24 +144,43 @@ def main(argv: list[str] | None = None) -> int:
     stored = InboundEvent.objects.filter(tenant=tenant, lever_token__in=tokens).count()
     report.row(f"burst of {burst_n}: events stored", stored, "rows")
     report.row(f"burst of {burst_n}: wall time", burst.elapsed_s, "s")
-    report.check(f"burst of {burst_n} stores exactly {burst_n} events", stored,
-                 str(burst_n), stored == burst_n)
-    report.check(f"burst of {burst_n}: every answer 200 accepted", accepted, str(burst_n),
-                 accepted == burst_n and burst.errors == 0)
+    report.check(
+        f"burst of {burst_n} stores exactly {burst_n} events",
+        stored,
+        str(burst_n),
+        stored == burst_n,
+    )
+    report.check(
+        f"burst of {burst_n}: every answer 200 accepted",
+        accepted,
+        str(burst_n),
+        accepted == burst_n and burst.errors == 0,
+    )
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {BASELINE_TABLE}")
         report.data["baseline rows inserted"] = cursor.fetchone()[0]
 
     timing = not args.smoke  # a shared CI machine's timings say little: smoke checks correctness
-    report.check("webhook p99 at 50/s ≤ 100 ms", p99["webhook"], "≤ 100", p99["webhook"] <= 100,
-                 timing)
-    report.check("webhook p50 ≤ 2× insert view p50", p50["webhook"] / p50["insert view"], "≤ 2",
-                 p50["webhook"] <= 2 * p50["insert view"], timing)
+    report.check(
+        "webhook p99 at 50/s ≤ 100 ms", p99["webhook"], "≤ 100", p99["webhook"] <= 100, timing
+    )
+    report.check(
+        "webhook p50 ≤ 2× insert view p50",
+        p50["webhook"] / p50["insert view"],
+        "≤ 2",
+        p50["webhook"] <= 2 * p50["insert view"],
+        timing,
+    )
     ratio = sat["webhook"].requests_per_s / sat["insert view"].requests_per_s
     report.check("saturated webhook ≥ 0.5× insert view", ratio, "≥ 0.5", ratio >= 0.5, timing)
-    report.check("saturated webhook ≥ 200 req/s", sat["webhook"].requests_per_s, "≥ 200",
-                 sat["webhook"].requests_per_s >= 200, timing)
+    report.check(
+        "saturated webhook ≥ 200 req/s",
+        sat["webhook"].requests_per_s,
+        "≥ 200",
+        sat["webhook"].requests_per_s >= 200,
+        timing,
+    )
     late = max(r.late_s for r in paced.values())
     report.data["paced client max lateness s"] = late
     return report.finish("webhook_ingest", smoke=args.smoke)

@@ -160,7 +160,10 @@ def _actor_fields(actor: Actor) -> dict[str, Any]:
 
 def _audit(tenant: Tenant, actor: Actor, action: str, detail: str) -> None:
     TenantAuditEntry.objects.create(
-        tenant=tenant, action=action, field="intake_link", detail=detail[:500],
+        tenant=tenant,
+        action=action,
+        field="intake_link",
+        detail=detail[:500],
         **_actor_fields(actor),
     )
 
@@ -194,7 +197,9 @@ def intake_link_create(
         expires_at=now + intake_ttl(),
     )
     _audit(
-        tenant, actor, "intake_link_created",
+        tenant,
+        actor,
+        "intake_link_created",
         f"link #{link.pk}, expires {link.expires_at:%Y-%m-%d %H:%M} UTC",
     )
     return link, token
@@ -292,18 +297,24 @@ def intake_link_submit(
         if state != IntakeLink.OPEN:
             raise IntakeLinkClosed(state)
         tenant_set_secret(
-            tenant=locked.tenant, actor=ACTOR_LABEL, name="lever-api-key",
+            tenant=locked.tenant,
+            actor=ACTOR_LABEL,
+            name="lever-api-key",
             value=cleaned["lever_api_key"],
         )
         tenant_set_secret(
-            tenant=locked.tenant, actor=ACTOR_LABEL, name="lever-signature-token",
+            tenant=locked.tenant,
+            actor=ACTOR_LABEL,
+            name="lever-signature-token",
             value=cleaned["signature_token"],
         )
         locked.used_at = now
         locked.used_ip = ip or None
         locked.save(update_fields=["used_at", "used_ip"])
         _audit(
-            locked.tenant, ACTOR_LABEL, "intake_link_used",
+            locked.tenant,
+            ACTOR_LABEL,
+            "intake_link_used",
             f"link #{locked.pk} created by {locked.created_by_label} used from "
             f"{ip or 'an unknown address'}; Lever API key and signature token stored",
         )
@@ -323,8 +334,12 @@ def _record_refusal(
         return IntakeOutcome(
             False,
             IntakeLink.OPEN,
-            {"__all__": [f"The key could not be checked with Lever just now: {detail} "
-                         "Nothing was stored; please try again in a few minutes."]},
+            {
+                "__all__": [
+                    f"The key could not be checked with Lever just now: {detail} "
+                    "Nothing was stored; please try again in a few minutes."
+                ]
+            },
             link.attempts_left,
         )
     with transaction.atomic():
@@ -340,13 +355,17 @@ def _record_refusal(
             fields.append("locked_at")
         locked.save(update_fields=fields)
         _audit(
-            locked.tenant, ACTOR_LABEL, "intake_link_refused",
+            locked.tenant,
+            ACTOR_LABEL,
+            "intake_link_refused",
             f"link #{locked.pk}: Lever refused the key ({status}), try "
             f"{locked.failed_attempts} of {IntakeLink.MAX_FAILED_ATTEMPTS}, from {where}",
         )
         if locked.locked_at is not None:
             _audit(
-                locked.tenant, ACTOR_LABEL, "intake_link_locked",
+                locked.tenant,
+                ACTOR_LABEL,
+                "intake_link_locked",
                 f"link #{locked.pk} locked after {locked.failed_attempts} refused keys",
             )
     link.refresh_from_db()

@@ -109,9 +109,7 @@ def _secret_input() -> forms.PasswordInput:
 
 
 class IntakeForm(forms.Form):
-    lever_api_key = forms.CharField(
-        label="Lever API key", max_length=500, widget=_secret_input()
-    )
+    lever_api_key = forms.CharField(label="Lever API key", max_length=500, widget=_secret_input())
     signature_token = forms.CharField(
         label="Webhook signature token", max_length=500, widget=_secret_input()
     )
@@ -119,11 +117,16 @@ class IntakeForm(forms.Form):
 
 def _closed(request: HttpRequest, state: str, tenant: Tenant | None) -> HttpResponse:
     if state not in CLOSED_TEXT:
-        return render(request, "intake/closed.html", {
-            "title": "This link is not valid",
-            "text": "Check that you copied the whole address, or ask your account manager for "
-            "a new link.",
-        }, status=404)
+        return render(
+            request,
+            "intake/closed.html",
+            {
+                "title": "This link is not valid",
+                "text": "Check that you copied the whole address, or ask your account manager for "
+                "a new link.",
+            },
+            status=404,
+        )
     title, text = CLOSED_TEXT[state]
     return render(
         request, "intake/closed.html", {"title": title, "text": text, "tenant": tenant}, status=410
@@ -166,17 +169,27 @@ def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -
             wait = intake.intake_rate_limit_hit(ip=ip, token=token)
         except intake.RateLimitUnavailable:
             # Fail closed: an unmetered credential form is worse than a short outage.
-            response = render(request, "intake/closed.html", {
-                "title": "Please try again shortly",
-                "text": "The portal cannot take submissions right now. Nothing was stored.",
-            }, status=503)
+            response = render(
+                request,
+                "intake/closed.html",
+                {
+                    "title": "Please try again shortly",
+                    "text": "The portal cannot take submissions right now. Nothing was stored.",
+                },
+                status=503,
+            )
             response["Retry-After"] = "30"
             return response
         if wait > 0:
-            response = render(request, "intake/closed.html", {
-                "title": "Too many attempts",
-                "text": "Please wait a minute before trying again. Nothing was stored.",
-            }, status=429)
+            response = render(
+                request,
+                "intake/closed.html",
+                {
+                    "title": "Too many attempts",
+                    "text": "Please wait a minute before trying again. Nothing was stored.",
+                },
+                status=429,
+            )
             response["Retry-After"] = str(int(wait) + 1)
             return response
     if link is None:
@@ -204,13 +217,23 @@ def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -
         return render(request, "intake/done.html", {"tenant": link.tenant})
     if outcome.state == IntakeLink.LOCKED:
         title, text = CLOSED_TEXT[IntakeLink.LOCKED]
-        return render(request, "intake/closed.html", {
-            "title": title, "text": text, "tenant": link.tenant,
-            "reasons": outcome.errors.get("lever_api_key", []),
-        }, status=410)
+        return render(
+            request,
+            "intake/closed.html",
+            {
+                "title": title,
+                "text": text,
+                "tenant": link.tenant,
+                "reasons": outcome.errors.get("lever_api_key", []),
+            },
+            status=410,
+        )
     # A fresh, empty form: the refused values are never sent back to the browser.
     return _page(
-        request, link, IntakeForm(), bound_errors=outcome.errors,
+        request,
+        link,
+        IntakeForm(),
+        bound_errors=outcome.errors,
         attempts_left=outcome.attempts_left,
     )
 

@@ -61,8 +61,9 @@ def is_throttled(request: HttpRequest) -> bool:
 
 
 @receiver(user_login_failed, dispatch_uid="portal-login-failure-count")
-def _count_failure(sender: Any, credentials: dict, request: HttpRequest | None = None,
-                   **kwargs: Any) -> None:
+def _count_failure(
+    sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     key = _key(str(credentials.get("username", ""))[:150], request)
     try:
         if cache.add(key, 1, timeout=LOGIN_FAILURE_WINDOW_S):

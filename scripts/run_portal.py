@@ -46,12 +46,38 @@ def processes() -> list[tuple[str, list[str], str | None]]:
         ("web", [PY, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], None),
         ("worker", [*celery, "worker", "-l", "INFO", "-c", "2", "-n", "demo@%h"], None),
         ("beat", [*celery, "beat", "-l", "INFO"], None),
-        ("lever", [PY, "-m", "connectors.lever.fake_server", "--port", lever_port,
-                   "--seed-demo", "-", "-"], demo_credentials),
-        ("backchk", [PY, "-m", "connectors.backcheck.fake_server", "--port", backcheck_port,
-                     "--packages", "std-ca:Standard Canada,exec-ca:Executive Canada",
-                     "--auto-script", "--step-seconds", "4", "--callback-retry-seconds", "20"],
-         None),
+        (
+            "lever",
+            [
+                PY,
+                "-m",
+                "connectors.lever.fake_server",
+                "--port",
+                lever_port,
+                "--seed-demo",
+                "-",
+                "-",
+            ],
+            demo_credentials,
+        ),
+        (
+            "backchk",
+            [
+                PY,
+                "-m",
+                "connectors.backcheck.fake_server",
+                "--port",
+                backcheck_port,
+                "--packages",
+                "std-ca:Standard Canada,exec-ca:Executive Canada",
+                "--auto-script",
+                "--step-seconds",
+                "4",
+                "--callback-retry-seconds",
+                "20",
+            ],
+            None,
+        ),
     ]
 
 
@@ -103,9 +129,11 @@ def main() -> int:
 
     base = f"http://{HOST}:{PORT}"
     if _wait_for_web(f"{base}/healthz"):
-        print(f"\n  Portal running at {base}/  (Ctrl-C stops everything)\n"
-              "  Play a whole case: .venv/bin/python manage.py demo   (in another terminal)\n",
-              flush=True)
+        print(
+            f"\n  Portal running at {base}/  (Ctrl-C stops everything)\n"
+            "  Play a whole case: .venv/bin/python manage.py demo   (in another terminal)\n",
+            flush=True,
+        )
     exit_code = 0
     while not stopping.is_set():
         for name, child in children:

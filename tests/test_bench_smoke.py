@@ -46,8 +46,9 @@ def recorder():
     server = _Server(("127.0.0.1", 0), _Recorder)
     server.daemon_threads = True
     server.bodies, server.times, server.lock = [], [], threading.Lock()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.shutdown()
@@ -55,8 +56,10 @@ def recorder():
 
 
 def test_generated_webhooks_are_correctly_signed_and_unique():
-    bodies = [json.loads(b) for b in load.signed_webhooks(50, signature_token="tok-123456",
-                                                           stage_id="stage-1")]
+    bodies = [
+        json.loads(b)
+        for b in load.signed_webhooks(50, signature_token="tok-123456", stage_id="stage-1")
+    ]
     assert all(signature_matches(b, ["tok-123456"]) for b in bodies)
     assert not any(signature_matches(b, ["another-token"]) for b in bodies)
     assert len({b["token"] for b in bodies}) == len({b["id"] for b in bodies}) == 50

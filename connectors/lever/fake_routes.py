@@ -133,10 +133,14 @@ def _opportunity_route(
         if not isinstance(stage_id, str) or fake._stage_index(account, stage_id) is None:
             raise ApiError(400, "BadRequestError", "stage must be a known stage id")
         opp["stage"] = stage_id
-        opp["stageChanges"].append({
-            "toStageId": stage_id, "toStageIndex": fake._stage_index(account, stage_id),
-            "updatedAt": _now_ms(), "userId": None,
-        })
+        opp["stageChanges"].append(
+            {
+                "toStageId": stage_id,
+                "toStageIndex": fake._stage_index(account, stage_id),
+                "updatedAt": _now_ms(),
+                "userId": None,
+            }
+        )
         return 200, {"data": _opportunity_json(account, opp, [])}
     if rest and rest[0] in ("notes", "addTags", "removeTags", "addLinks", "stage"):
         raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
@@ -208,8 +212,13 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
     if route == ("GET", "/_control/state"):
         with fake.lock:
             accounts = [
-                {"key_id": a["key_id"], "opportunities": sorted(a["opportunities"]),
-                 "stages": a["stages"], "users": a["users"], "bucket": a["bucket"]}
+                {
+                    "key_id": a["key_id"],
+                    "opportunities": sorted(a["opportunities"]),
+                    "stages": a["stages"],
+                    "users": a["users"],
+                    "bucket": a["bucket"],
+                }
                 for a in fake.accounts.values()
             ]
             return 200, {"accounts": accounts, "faults": fake.faults}
@@ -222,8 +231,11 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
         return 200, {"ok": True}
     if route == ("POST", "/_control/accounts"):
         fake.add_account(
-            payload["api_key"], users=payload.get("users"), stages=payload.get("stages"),
-            rate=float(payload.get("rate", 10.0)), burst=int(payload.get("burst", 20)),
+            payload["api_key"],
+            users=payload.get("users"),
+            stages=payload.get("stages"),
+            rate=float(payload.get("rate", 10.0)),
+            burst=int(payload.get("burst", 20)),
             retry_after_mode=payload.get("retry_after_mode", "retry-after"),
         )
         if payload.get("signature_token"):
@@ -231,16 +243,24 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
         return 201, {"key_id": fake.key_id(payload["api_key"])}
     if route == ("POST", "/_control/rate-limit"):
         api_key, _ = fake._account_by(payload)
-        fake.set_rate_limit(api_key, rate=float(payload["rate"]), burst=int(payload["burst"]),
-                            retry_after_mode=payload.get("retry_after_mode"))
+        fake.set_rate_limit(
+            api_key,
+            rate=float(payload["rate"]),
+            burst=int(payload["burst"]),
+            retry_after_mode=payload.get("retry_after_mode"),
+        )
         return 200, {"ok": True}
     if route == ("POST", "/_control/opportunities"):
         api_key, _ = fake._account_by(payload)
         opp_id = fake.add_opportunity(
-            api_key, name=payload["name"], emails=payload.get("emails", []),
-            phones=payload.get("phones", []), tags=payload.get("tags", []),
+            api_key,
+            name=payload["name"],
+            emails=payload.get("emails", []),
+            phones=payload.get("phones", []),
+            tags=payload.get("tags", []),
             posting_tags=payload.get("posting_tags", []),
-            stage=payload.get("stage", "lead-new"), archived=payload.get("archived"),
+            stage=payload.get("stage", "lead-new"),
+            archived=payload.get("archived"),
             opportunity_id=payload.get("opportunity_id"),
         )
         return 201, {"id": opp_id}
@@ -254,15 +274,19 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
     if route == ("POST", "/_control/move"):
         api_key, _ = fake._account_by(payload)
         args = (api_key, payload["opportunity_id"], payload["stage_id"])
-        kwargs = {"webhook_url": payload.get("webhook_url"),
-                  "signature_token": payload.get("signature_token")}
+        kwargs = {
+            "webhook_url": payload.get("webhook_url"),
+            "signature_token": payload.get("signature_token"),
+        }
         if payload.get("async"):
             # The move happens now; the webhook (and its retries) follow in the background.
             body = fake.move_to_stage(*args, signature_token=kwargs["signature_token"])
             if kwargs["webhook_url"]:
                 threading.Thread(
-                    target=fake.deliver, args=(kwargs["webhook_url"], body),
-                    kwargs={"retries": len(fake.webhook_retry_gaps)}, daemon=True,
+                    target=fake.deliver,
+                    args=(kwargs["webhook_url"], body),
+                    kwargs={"retries": len(fake.webhook_retry_gaps)},
+                    daemon=True,
                 ).start()
             return 202, {"body": body}
         return 200, {"body": fake.move_to_stage(*args, **kwargs)}
@@ -272,8 +296,17 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
         )
         return 200, {"status": status}
     if route == ("POST", "/_control/faults"):
-        allowed = {"status", "count", "latency_s", "hang", "drop_after_read", "drop_after_apply",
-                   "retry_after", "method", "path_contains"}
+        allowed = {
+            "status",
+            "count",
+            "latency_s",
+            "hang",
+            "drop_after_read",
+            "drop_after_apply",
+            "retry_after",
+            "method",
+            "path_contains",
+        }
         unknown = set(payload) - allowed
         if unknown:
             raise ApiError(400, "BadRequestError", f"unknown fault fields: {sorted(unknown)}")
@@ -312,16 +345,21 @@ def _candidate_page(fake: Any, opp_id: str) -> tuple:
         return 404, "<!doctype html><title>Not found</title><p>No such candidate.</p>", "text/html"
     esc = html.escape
     with fake.lock:
-        stage = next((s["text"] for s in account["stages"] if s["id"] == opp["stage"]), opp["stage"])
+        stage = next(
+            (s["text"] for s in account["stages"] if s["id"] == opp["stage"]), opp["stage"]
+        )
         users = {u["id"]: u["name"] for u in account["users"]}
     # Newest first, as the Notes tab shows them; the text keeps its line breaks.
     notes = sorted(fake.notes(api_key, opp_id), key=lambda n: n["createdAt"], reverse=True)
-    items = "\n".join(
-        f'<article class="note"><header>{esc(users.get(n["user"] or "", "API"))} · '
-        f'{esc(_date(n["createdAt"]))}{" · secret" if n["secret"] else ""}</header>'
-        f'<pre>{esc(n["value"])}</pre></article>'
-        for n in notes
-    ) or "<p>No notes yet.</p>"
+    items = (
+        "\n".join(
+            f'<article class="note"><header>{esc(users.get(n["user"] or "", "API"))} · '
+            f"{esc(_date(n['createdAt']))}{' · secret' if n['secret'] else ''}</header>"
+            f"<pre>{esc(n['value'])}</pre></article>"
+            for n in notes
+        )
+        or "<p>No notes yet.</p>"
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(opp["name"])} · Fake Lever</title>
 <style>body{{font-family:sans-serif;max-width:48rem;margin:2rem auto}}

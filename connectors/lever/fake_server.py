@@ -232,8 +232,12 @@ class FakeLever:
                 "opportunities": {},
                 "postings": {},
                 "notes": {},
-                "bucket": {"rate": float(rate), "burst": int(burst), "tokens": float(burst),
-                           "at": time.monotonic()},
+                "bucket": {
+                    "rate": float(rate),
+                    "burst": int(burst),
+                    "tokens": float(burst),
+                    "at": time.monotonic(),
+                },
                 "retry_after_mode": retry_after_mode,
             }
 
@@ -242,8 +246,12 @@ class FakeLever:
     ) -> None:
         with self.lock:
             account = self._account(api_key)
-            account["bucket"] = {"rate": float(rate), "burst": int(burst), "tokens": float(burst),
-                                 "at": time.monotonic()}
+            account["bucket"] = {
+                "rate": float(rate),
+                "burst": int(burst),
+                "tokens": float(burst),
+                "at": time.monotonic(),
+            }
             if retry_after_mode:
                 account["retry_after_mode"] = retry_after_mode
 
@@ -298,14 +306,16 @@ class FakeLever:
             created = _now_ms()
             applications = []
             if posting_tags:
-                applications.append({
-                    "id": str(uuid.uuid4()),
-                    "type": "posting",
-                    "posting": self._posting_for(account, list(posting_tags)),
-                    "opportunityId": opp_id,
-                    "candidateId": opp_id,
-                    "createdAt": created,
-                })
+                applications.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "type": "posting",
+                        "posting": self._posting_for(account, list(posting_tags)),
+                        "opportunityId": opp_id,
+                        "candidateId": opp_id,
+                        "createdAt": created,
+                    }
+                )
             account["opportunities"][opp_id] = {
                 "id": opp_id,
                 "name": name,
@@ -317,8 +327,14 @@ class FakeLever:
                 "tags": list(tags),
                 "links": [],
                 "stage": stage,
-                "stageChanges": [{"toStageId": stage, "toStageIndex": self._stage_index(
-                    account, stage), "updatedAt": created, "userId": None}],
+                "stageChanges": [
+                    {
+                        "toStageId": stage,
+                        "toStageIndex": self._stage_index(account, stage),
+                        "updatedAt": created,
+                        "userId": None,
+                    }
+                ],
                 "archived": archived,
                 "createdAt": created,
                 "updatedAt": created,
@@ -392,7 +408,12 @@ class FakeLever:
         return body
 
     def signed_body(
-        self, event: str, data: dict, signature_token: str | None, *, triggered_at: int | None = None
+        self,
+        event: str,
+        data: dict,
+        signature_token: str | None,
+        *,
+        triggered_at: int | None = None,
     ) -> dict:
         token = secrets.token_hex(24)
         triggered_at = triggered_at or _now_ms()
@@ -408,7 +429,9 @@ class FakeLever:
             "data": data,
         }
 
-    def send_verify_connection(self, webhook_url: str, *, signature_token: str | None = None) -> int:
+    def send_verify_connection(
+        self, webhook_url: str, *, signature_token: str | None = None
+    ) -> int:
         """Lever's Verify Connection test (data {}): one attempt; returns the status (0: no answer)."""
         body = self.signed_body("candidateStageChange", {}, signature_token)
         return self.deliver(webhook_url, body, retries=0)
@@ -437,10 +460,17 @@ class FakeLever:
             except (urllib.error.URLError, OSError) as exc:
                 status, error = 0, type(exc).__name__
             with self.lock:
-                self.webhook_deliveries.append({
-                    "url": url, "event": body.get("event"), "token": body.get("token"),
-                    "attempt": attempt + 1, "status": status, "error": error, "time": time.time(),
-                })
+                self.webhook_deliveries.append(
+                    {
+                        "url": url,
+                        "event": body.get("event"),
+                        "token": body.get("token"),
+                        "attempt": attempt + 1,
+                        "status": status,
+                        "error": error,
+                        "time": time.time(),
+                    }
+                )
             if 200 <= status < 300:
                 break
         return status
@@ -467,12 +497,19 @@ class FakeLever:
         answering (the ambiguous case: the note exists but the client never hears so).
         """
         with self.lock:
-            self.faults.append({
-                "status": status, "count": int(count), "latency_s": float(latency_s),
-                "hang": bool(hang), "drop_after_read": bool(drop_after_read),
-                "drop_after_apply": bool(drop_after_apply), "retry_after": retry_after,
-                "method": method.upper() if method else None, "path_contains": path_contains,
-            })
+            self.faults.append(
+                {
+                    "status": status,
+                    "count": int(count),
+                    "latency_s": float(latency_s),
+                    "hang": bool(hang),
+                    "drop_after_read": bool(drop_after_read),
+                    "drop_after_apply": bool(drop_after_apply),
+                    "retry_after": retry_after,
+                    "method": method.upper() if method else None,
+                    "path_contains": path_contains,
+                }
+            )
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -576,8 +613,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(413, "RequestTooLarge", "body too large")
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         if body is None:
             raw = b""
         elif isinstance(body, str):
@@ -615,9 +657,15 @@ class _Handler(BaseHTTPRequestHandler):
         arrived = time.time()
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query)
-        entry: dict[str, Any] = {"method": self.command, "path": self.path, "key_id": None,
-                                 "key_hash": None, "status": None, "time": arrived,
-                                 "user_agent": self.headers.get("User-Agent")}
+        entry: dict[str, Any] = {
+            "method": self.command,
+            "path": self.path,
+            "key_id": None,
+            "key_hash": None,
+            "status": None,
+            "time": arrived,
+            "user_agent": self.headers.get("User-Agent"),
+        }
         try:
             body = self._read_body()
         except ApiError as exc:
@@ -721,8 +769,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake Lever API server (tests and demo).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
-    parser.add_argument("--seed-demo", nargs=2, metavar=("API_KEY", "SIGNATURE_TOKEN"),
-                        help="seed the demo account; '-' reads a value from stdin")
+    parser.add_argument(
+        "--seed-demo",
+        nargs=2,
+        metavar=("API_KEY", "SIGNATURE_TOKEN"),
+        help="seed the demo account; '-' reads a value from stdin",
+    )
     parser.add_argument("--max-page-size", type=int, default=100)
     args = parser.parse_args(argv)
 
@@ -739,8 +791,10 @@ def main(argv: list[str] | None = None) -> None:
         for user in seed["users"]:
             print(f"  user  {user['id']:40} {user['name']} <{user['email']}>")
         for name, c in seed["candidates"].items():
-            print(f"  candidate {name:6} {c['opportunity_id']}  {c['name']!r} "
-                  f"emails={c['emails']} tags={c['tags']} posting_tags={c['posting_tags']}")
+            print(
+                f"  candidate {name:6} {c['opportunity_id']}  {c['name']!r} "
+                f"emails={c['emails']} tags={c['tags']} posting_tags={c['posting_tags']}"
+            )
             print(f"         notes page: {fake.root_url}/candidates/{c['opportunity_id']}")
         sys.stdout.flush()
 
@@ -753,4 +807,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -342,7 +342,9 @@ def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
     )
     assert foreign.status_code == 403
     no_token = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN}
-    assert browser.post(page_url(token), no_token, secure=True, HTTP_ORIGIN="null").status_code == 403
+    assert (
+        browser.post(page_url(token), no_token, secure=True, HTTP_ORIGIN="null").status_code == 403
+    )
     stranger = Client(enforce_csrf_checks=True)  # no CSRF cookie, as in a cross-site POST
     assert stranger.post(page_url(token), data, secure=True, HTTP_ORIGIN="null").status_code == 403
     acme.refresh_from_db()
@@ -465,7 +467,9 @@ def test_a_link_of_another_tenant_cannot_be_revoked_through_this_tenant(
     foreign, _ = new_link(other_tenant)
     client.force_login(account_manager)
     assert client.post(reverse("intake-link-revoke", args=["acme", foreign.pk])).status_code == 404
-    assert client.post(reverse("intake-link-revoke", args=["globex", foreign.pk])).status_code == 404
+    assert (
+        client.post(reverse("intake-link-revoke", args=["globex", foreign.pk])).status_code == 404
+    )
     foreign.refresh_from_db()
     assert foreign.state == IntakeLink.OPEN
 
@@ -495,7 +499,7 @@ def test_the_tenant_page_lists_links_and_shows_the_notice_until_dismissed(
     assert "203.0.113.8" in html
     assert "intake-used" in html and "intake-open" in html
     assert reverse("intake-link-revoke", args=["acme", open_link.pk]) in html
-    assert "Signature token: <span class=\"badge\">unconfirmed</span>" in html
+    assert 'Signature token: <span class="badge">unconfirmed</span>' in html
     assert_no_intake_secret(html)
     listing = admin_client.get(reverse("intake-link-list")).content.decode()
     assert f"intake link #{used.pk}" in listing

@@ -107,15 +107,14 @@ def test_records_logged_during_a_request_carry_its_request_id():
     handler = logger.handlers[0]
     django_request.addHandler(handler)
     try:
-        response = Client(HTTP_HOST="127.0.0.1").get(
-            "/no-such-page/", HTTP_X_REQUEST_ID="req-42"
-        )
+        response = Client(HTTP_HOST="127.0.0.1").get("/no-such-page/", HTTP_X_REQUEST_ID="req-42")
     finally:
         django_request.removeHandler(handler)
     assert response.status_code == 404
     entries = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert any(e["message"].startswith("Not Found") and e["request_id"] == "req-42"
-               for e in entries)
+    assert any(
+        e["message"].startswith("Not Found") and e["request_id"] == "req-42" for e in entries
+    )
     assert current_context() == {}
 
 

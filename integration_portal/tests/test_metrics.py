@@ -74,14 +74,16 @@ def counted(endpoint: str, code: str, outcome: str) -> float:
 def webhook(token: str | None = None, **data) -> str:
     token = token or secrets.token_hex(16)
     triggered = int(time.time() * 1000)
-    return json.dumps({
-        "id": secrets.token_hex(8),
-        "event": "candidateStageChange",
-        "triggeredAt": triggered,
-        "token": token,
-        "signature": compute_signature(TOKEN, token, triggered),
-        "data": {"opportunityId": "opp-1", "toStageId": STAGE, "fromStageId": None, **data},
-    })
+    return json.dumps(
+        {
+            "id": secrets.token_hex(8),
+            "event": "candidateStageChange",
+            "triggeredAt": triggered,
+            "token": token,
+            "signature": compute_signature(TOKEN, token, triggered),
+            "data": {"opportunityId": "opp-1", "toStageId": STAGE, "fromStageId": None, **data},
+        }
+    )
 
 
 @pytest.mark.django_db
@@ -111,16 +113,17 @@ def test_webhook_answers_are_counted_by_status_and_outcome(client, tenant):
     url = f"/api/v1/webhooks/lever/{tenant.webhook_id}/"
     before = {
         key: counted("lever_webhook", *key)
-        for key in [("200", "accepted"), ("200", "duplicate"), ("401", "invalid_signature"),
-                    ("404", "not_found"), ("400", "invalid_json")]
+        for key in [
+            ("200", "accepted"),
+            ("200", "duplicate"),
+            ("401", "invalid_signature"),
+            ("404", "not_found"),
+            ("400", "invalid_json"),
+        ]
     }
     body = webhook(token="tok-" + secrets.token_hex(8))
-    assert client.post(url, body, content_type="application/json").json() == {
-        "status": "accepted"
-    }
-    assert client.post(url, body, content_type="application/json").json() == {
-        "status": "duplicate"
-    }
+    assert client.post(url, body, content_type="application/json").json() == {"status": "accepted"}
+    assert client.post(url, body, content_type="application/json").json() == {"status": "duplicate"}
     forged = json.loads(webhook())
     forged["signature"] = "0" * 64
     assert client.post(url, forged, content_type="application/json").status_code == 401
@@ -130,13 +133,16 @@ def test_webhook_answers_are_counted_by_status_and_outcome(client, tenant):
     for key, old in before.items():
         assert counted("lever_webhook", *key) == old + 1, key
     values = scrape(client)
-    assert values[
-        ("portal_inbound_requests_total",
-         (("code", "404"), ("endpoint", "lever_webhook"), ("outcome", "not_found")))
-    ] >= 1
-    assert values[
-        ("portal_inbound_request_seconds_count", (("endpoint", "lever_webhook"),))
-    ] >= 5
+    assert (
+        values[
+            (
+                "portal_inbound_requests_total",
+                (("code", "404"), ("endpoint", "lever_webhook"), ("outcome", "not_found")),
+            )
+        ]
+        >= 1
+    )
+    assert values[("portal_inbound_request_seconds_count", (("endpoint", "lever_webhook"),))] >= 5
 
 
 @pytest.mark.django_db
@@ -149,13 +155,19 @@ def test_callback_without_credentials_is_counted_as_a_401(client):
 
 @pytest.mark.django_db
 def test_other_pages_are_not_counted_as_inbound(client):
-    before = REGISTRY.get_sample_value(
-        "portal_inbound_request_seconds_count", {"endpoint": "lever_webhook"}
-    ) or 0.0
+    before = (
+        REGISTRY.get_sample_value(
+            "portal_inbound_request_seconds_count", {"endpoint": "lever_webhook"}
+        )
+        or 0.0
+    )
     client.get("/healthz")
-    after = REGISTRY.get_sample_value(
-        "portal_inbound_request_seconds_count", {"endpoint": "lever_webhook"}
-    ) or 0.0
+    after = (
+        REGISTRY.get_sample_value(
+            "portal_inbound_request_seconds_count", {"endpoint": "lever_webhook"}
+        )
+        or 0.0
+    )
     assert after == before
 
 
@@ -177,8 +189,13 @@ def test_deliveries_retries_and_backlog_are_read_from_the_outbox_tables(client, 
 
     def note(state: str, **fields) -> LeverNote:
         return LeverNote.objects.create(
-            tenant=tenant, order=order, opportunity_id="opp-1", kind="order", text=state,
-            state=state, **fields,
+            tenant=tenant,
+            order=order,
+            opportunity_id="opp-1",
+            kind="order",
+            text=state,
+            state=state,
+            **fields,
         )
 
     delivered = note("delivered", delivered_at=now)
@@ -201,16 +218,28 @@ def test_deliveries_retries_and_backlog_are_read_from_the_outbox_tables(client, 
     assert values[("portal_note_deliveries_total", (("outcome", "transient"),))] == 2
     assert values[outcome("portal_note_delivery_seconds_count")] == 2
     assert values[outcome("portal_note_delivery_seconds_sum")] == pytest.approx(0.22)
-    assert values[("portal_note_delivery_seconds_bucket", (("le", "0.05"),
-                                                           ("outcome", "delivered")))] == 1
-    assert values[("portal_note_delivery_seconds_bucket", (("le", "0.25"),
-                                                           ("outcome", "delivered")))] == 2
-    assert values[("portal_note_delivery_seconds_bucket", (("le", "20.0"),
-                                                           ("outcome", "transient")))] == 1
+    assert (
+        values[("portal_note_delivery_seconds_bucket", (("le", "0.05"), ("outcome", "delivered")))]
+        == 1
+    )
+    assert (
+        values[("portal_note_delivery_seconds_bucket", (("le", "0.25"), ("outcome", "delivered")))]
+        == 2
+    )
+    assert (
+        values[("portal_note_delivery_seconds_bucket", (("le", "20.0"), ("outcome", "transient")))]
+        == 1
+    )
     # Four attempts on two notes: two of them were retries.
     assert values[("portal_note_retries_total", ())] == 2
-    for state, count in [("delivered", 2), ("failed", 1), ("blocked", 1), ("pending", 1),
-                         ("sending", 0), ("skipped", 0)]:
+    for state, count in [
+        ("delivered", 2),
+        ("failed", 1),
+        ("blocked", 1),
+        ("pending", 1),
+        ("sending", 0),
+        ("skipped", 0),
+    ]:
         assert values[("portal_outbox_notes", (("state", state),))] == count, state
     assert 115 <= values[("portal_outbox_oldest_pending_seconds", ())] <= 600
     assert values[("portal_note_last_delivered_timestamp_seconds", ())] == pytest.approx(
@@ -273,9 +302,12 @@ def test_a_note_put_off_by_the_limiter_counts_a_wait_for_its_tenant(tenant, sett
 
     _exhaust_limiter(tenant, settings)
     note = LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
-    before = REGISTRY.get_sample_value(
-        "portal_lever_limiter_waits_local_total", {"tenant_id": str(tenant.pk)}
-    ) or 0.0
+    before = (
+        REGISTRY.get_sample_value(
+            "portal_lever_limiter_waits_local_total", {"tenant_id": str(tenant.pk)}
+        )
+        or 0.0
+    )
     result = notes_deliver(note_id=note.pk)
     # The next slot is ~100 s away, past the booking horizon: come back after the horizon.
     assert result is not None and result.countdown >= BOOKING_HORIZON_S
@@ -360,16 +392,23 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path):
         "print(generate_latest(metrics.build_registry()).decode())"
     )
     out = subprocess.run(
-        [sys.executable, "-c", read], env=env, cwd=ROOT, check=True, timeout=60,
-        capture_output=True, text=True,
+        [sys.executable, "-c", read],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
     ).stdout
     values = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for f in text_string_to_metric_families(out)
         for s in f.samples
     }
-    key = ("portal_inbound_requests_total",
-           (("code", "200"), ("endpoint", "lever_webhook"), ("outcome", "accepted")))
+    key = (
+        "portal_inbound_requests_total",
+        (("code", "200"), ("endpoint", "lever_webhook"), ("outcome", "accepted")),
+    )
     assert values[key] == 6
     # No tables in that database: the scrape still answers, and says so.
     assert values[("portal_metrics_database_up", ())] == 0

@@ -17,18 +17,30 @@ from orders.models import LeverNote, Order, StatusEvent
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SCRIPTS = {
-    "standard": [("consent", ()), ("complete-service", ("Criminal Record Check", "Green")),
-                 ("complete", ("Green",))],
-    "error-then-recover": [("consent", ()), ("error", ("Expired",)), ("consent", ()),
-                           ("complete", ("Red",))],
+    "standard": [
+        ("consent", ()),
+        ("complete-service", ("Criminal Record Check", "Green")),
+        ("complete", ("Green",)),
+    ],
+    "error-then-recover": [
+        ("consent", ()),
+        ("error", ("Expired",)),
+        ("consent", ()),
+        ("complete", ("Red",)),
+    ],
     "cancel": [("consent", ()), ("cancel", ())],
 }
 
 
 def _callbacks(script: str, reference: str) -> list[dict]:
-    state = new_screening(screening_id="scr_prop", order_number="BC-2026-000777",
-                          client_reference_id=reference, package_id="std-ca", at=START,
-                          services=DEFAULT_SERVICES)
+    state = new_screening(
+        screening_id="scr_prop",
+        order_number="BC-2026-000777",
+        client_reference_id=reference,
+        package_id="std-ca",
+        at=START,
+        services=DEFAULT_SERVICES,
+    )
     bodies = []
     for index, (step, args) in enumerate(SCRIPTS[script], start=1):
         state = apply_step(state, step, args, at=START.replace(minute=index))
@@ -39,10 +51,16 @@ def _callbacks(script: str, reference: str) -> list[dict]:
 def _new_order(tenant) -> tuple[Order, str]:
     username, password = generate_callback_credentials()
     order = Order.objects.create(
-        tenant=tenant, opportunity_id=f"opp-{Order.objects.count()}", candidate_name="Ada",
-        candidate_email="ada@example.com", package_code="std-ca", package_name="Standard Canada",
-        callback_username=username, callback_password_hash=hash_callback_password(password),
-        submit_state=Order.SubmitState.SUBMITTED, screening_id="scr_prop",
+        tenant=tenant,
+        opportunity_id=f"opp-{Order.objects.count()}",
+        candidate_name="Ada",
+        candidate_email="ada@example.com",
+        package_code="std-ca",
+        package_name="Standard Canada",
+        callback_username=username,
+        callback_password_hash=hash_callback_password(password),
+        submit_state=Order.SubmitState.SUBMITTED,
+        screening_id="scr_prop",
     )
     header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
     return order, header
@@ -51,32 +69,49 @@ def _new_order(tenant) -> tuple[Order, str]:
 def _final(order: Order) -> tuple:
     order.refresh_from_db()
     services = tuple(order.services.values_list("name", "status", "score"))
-    return (order.status, order.piecemeal_status, order.score, order.report_url,
-            order.is_active, services)
+    return (
+        order.status,
+        order.piecemeal_status,
+        order.score,
+        order.report_url,
+        order.is_active,
+        services,
+    )
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(script=st.sampled_from(sorted(SCRIPTS)), data=st.data())
-def test_any_arrival_order_with_duplicates_ends_in_the_in_order_state(client, tenant, script,
-                                                                     data):
+def test_any_arrival_order_with_duplicates_ends_in_the_in_order_state(client, tenant, script, data):
     tenant.piecemeal = True
     tenant.save()
     in_order, header = _new_order(tenant)
     for body in _callbacks(script, str(in_order.reference)):
-        client.post("/api/v1/callbacks/backcheck/", json.dumps(body),
-                    content_type="application/json", HTTP_AUTHORIZATION=header)
+        client.post(
+            "/api/v1/callbacks/backcheck/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=header,
+        )
     expected = _final(in_order)
 
     shuffled, header = _new_order(tenant)
     bodies = _callbacks(script, str(shuffled.reference))
-    arrivals = data.draw(st.permutations(bodies + data.draw(
-        st.lists(st.sampled_from(bodies), max_size=4))))
+    arrivals = data.draw(
+        st.permutations(bodies + data.draw(st.lists(st.sampled_from(bodies), max_size=4)))
+    )
     outcomes = []
     for body in arrivals:
-        response = client.post("/api/v1/callbacks/backcheck/", json.dumps(body),
-                               content_type="application/json", HTTP_AUTHORIZATION=header)
+        response = client.post(
+            "/api/v1/callbacks/backcheck/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=header,
+        )
         assert response.status_code == 200
         outcomes.append(response.json()["status"])
     assert _final(shuffled) == expected

@@ -163,7 +163,9 @@ class Wired:
         from connectors.lever.fake_server import DEMO_SEED
 
         return self.lever.move_to_stage(
-            self.api_key, self.candidate(name), DEMO_SEED["background_check_stage_id"],
+            self.api_key,
+            self.candidate(name),
+            DEMO_SEED["background_check_stage_id"],
             webhook_url=self.webhook_url,
         )
 
@@ -171,15 +173,21 @@ class Wired:
         return [n["value"] for n in self.lever.notes(self.api_key, self.candidate(name))]
 
     def wait_notes(self, name: str, count: int, timeout: float = 20.0) -> list[str]:
-        wait_until(lambda: len(self.notes(name)) >= count, timeout=timeout,
-                   message=f"{count} notes on {name} (have {self.notes(name)!r})")
+        wait_until(
+            lambda: len(self.notes(name)) >= count,
+            timeout=timeout,
+            message=f"{count} notes on {name} (have {self.notes(name)!r})",
+        )
         return self.notes(name)
 
     def order(self, name: str):
         from orders.models import Order
 
-        return Order.objects.filter(tenant=self.tenant,
-                                    opportunity_id=self.candidate(name)).order_by("-id").first()
+        return (
+            Order.objects.filter(tenant=self.tenant, opportunity_id=self.candidate(name))
+            .order_by("-id")
+            .first()
+        )
 
     def wait_order(self, name: str, predicate=lambda o: o is not None, timeout: float = 20.0):
         def check():
@@ -200,25 +208,42 @@ def wired(celery_worker_process, transactional_db, live_server):
 
     started = []
 
-    def make(*, piecemeal: bool = False, cma: bool = False, step_seconds: float = 0.3,
-             default_package: bool = True, **tenant_fields) -> Wired:
+    def make(
+        *,
+        piecemeal: bool = False,
+        cma: bool = False,
+        step_seconds: float = 0.3,
+        default_package: bool = True,
+        **tenant_fields,
+    ) -> Wired:
         lever = FakeLever(webhook_retry_gaps=(0.2, 0.4, 0.8, 1.0, 1.0)).start()
-        backcheck = FakeBackcheck(step_seconds=step_seconds, callback_retry_seconds=0.5,
-                                  first_order_number=123).start()
+        backcheck = FakeBackcheck(
+            step_seconds=step_seconds, callback_retry_seconds=0.5, first_order_number=123
+        ).start()
         started.extend([lever, backcheck])
         api_key = "e2e-lever-key-" + secrets.token_hex(12)
         seed_demo(lever, api_key, SIGNATURE_TOKEN)
         tenant = Tenant.objects.create(
-            name="E2E Corp", slug="e2e-" + secrets.token_hex(3), lever_base_url=lever.base_url,
+            name="E2E Corp",
+            slug="e2e-" + secrets.token_hex(3),
+            lever_base_url=lever.base_url,
             backcheck_base_url=backcheck.url,
             trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
-            lever_api_key=api_key, lever_signature_token=SIGNATURE_TOKEN,
+            lever_api_key=api_key,
+            lever_signature_token=SIGNATURE_TOKEN,
             backcheck_client_id=backcheck.client_id,
             backcheck_client_secret=backcheck.client_secret,
-            piecemeal=piecemeal, cma=cma, **tenant_fields,
+            piecemeal=piecemeal,
+            cma=cma,
+            **tenant_fields,
         )
-        Package.objects.create(tenant=tenant, code="std-ca", name="Standard Canada",
-                               lever_tag="standard-ca", is_default=default_package)
+        Package.objects.create(
+            tenant=tenant,
+            code="std-ca",
+            name="Standard Canada",
+            lever_tag="standard-ca",
+            is_default=default_package,
+        )
         return Wired(tenant, lever, backcheck, api_key, live_server.url)
 
     yield make

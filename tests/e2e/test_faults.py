@@ -28,10 +28,17 @@ def test_lever_answering_500_for_a_while_delays_notes_but_keeps_them_in_order(wi
     w.backcheck.complete(order.screening_id, "Green")
     notes = w.wait_notes("ada", 5, timeout=30)
     statuses = [n.splitlines()[1] for n in notes]
-    assert statuses == ["Status: New", "Status: In Production", "Status: In Progress",
-                        "Status: Fulfilled", "Status: Completed"]
-    assert NoteAttempt.objects.filter(note__order=order, outcome="transient",
-                                      http_status=500).count() == 4
+    assert statuses == [
+        "Status: New",
+        "Status: In Production",
+        "Status: In Progress",
+        "Status: Fulfilled",
+        "Status: Completed",
+    ]
+    assert (
+        NoteAttempt.objects.filter(note__order=order, outcome="transient", http_status=500).count()
+        == 4
+    )
 
 
 def test_a_401_fails_the_note_blocks_the_rest_and_replay_delivers_all_once_in_order(wired):
@@ -43,10 +50,14 @@ def test_a_401_fails_the_note_blocks_the_rest_and_replay_delivers_all_once_in_or
     tenant.save()
     w.backcheck.consent(order.screening_id)
     w.backcheck.complete(order.screening_id, "Green")
-    wait_until(lambda: LeverNote.objects.filter(order=order, state="failed").count() == 1,
-               message="the first note to fail")
-    wait_until(lambda: LeverNote.objects.filter(order=order, state="blocked").count() == 3,
-               message="the later notes to be blocked")
+    wait_until(
+        lambda: LeverNote.objects.filter(order=order, state="failed").count() == 1,
+        message="the first note to fail",
+    )
+    wait_until(
+        lambda: LeverNote.objects.filter(order=order, state="blocked").count() == 3,
+        message="the later notes to be blocked",
+    )
     failed = LeverNote.objects.get(order=order, state="failed")
     assert failed.last_http_status == 401 and failed.attempts == 1  # permanent: no retries
     assert len(w.notes("ada")) == 1
@@ -55,10 +66,15 @@ def test_a_401_fails_the_note_blocks_the_rest_and_replay_delivers_all_once_in_or
     call_command("replay", "--failed", "--tenant", tenant.slug)
     notes = w.wait_notes("ada", 5)
     assert [n.splitlines()[1] for n in notes] == [
-        "Status: New", "Status: In Production", "Status: In Progress", "Status: Fulfilled",
-        "Status: Completed"]
-    wait_until(lambda: not LeverNote.objects.filter(order=order).exclude(
-        state="delivered").exists())
+        "Status: New",
+        "Status: In Production",
+        "Status: In Progress",
+        "Status: Fulfilled",
+        "Status: Completed",
+    ]
+    wait_until(
+        lambda: not LeverNote.objects.filter(order=order).exclude(state="delivered").exists()
+    )
 
 
 @pytest.mark.parametrize("fault", ["drop_after_read", "drop_after_apply"])
@@ -67,12 +83,18 @@ def test_a_dropped_connection_on_a_note_post_ends_with_exactly_one_note(wired, f
     order = _open_order(w)
     w.lever.inject_fault(method="POST", path_contains="/notes", **{fault: True})
     w.backcheck.consent(order.screening_id)
-    wait_until(lambda: LeverNote.objects.filter(order=order, state="delivered").count() == 2,
-               timeout=30, message="the In Progress note to be delivered")
+    wait_until(
+        lambda: LeverNote.objects.filter(order=order, state="delivered").count() == 2,
+        timeout=30,
+        message="the In Progress note to be delivered",
+    )
     notes = w.notes("ada")
     assert [n.splitlines()[1] for n in notes] == ["Status: New", "Status: In Progress"]
-    attempts = list(NoteAttempt.objects.filter(note__order=order).order_by("started_at")
-                    .values_list("outcome", flat=True))
+    attempts = list(
+        NoteAttempt.objects.filter(note__order=order)
+        .order_by("started_at")
+        .values_list("outcome", flat=True)
+    )
     expected_last = "found" if fault == "drop_after_apply" else "delivered"
     assert attempts == ["delivered", "ambiguous", expected_last]
 

@@ -21,8 +21,9 @@ GOLDEN = json.loads((ROOT / "orders/tests/fixtures/standard_script_notes.json").
 
 def _normalize(text: str, order: Order) -> str:
     """Make a live note comparable with the golden one: ids, dates and report host differ."""
-    text = text.replace(order.screening_id, "scr_golden").replace(order.order_number,
-                                                                 "BC-2026-000123")
+    text = text.replace(order.screening_id, "scr_golden").replace(
+        order.order_number, "BC-2026-000123"
+    )
     return re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text)
 
 
@@ -39,8 +40,10 @@ def test_the_standard_script_posts_exactly_the_golden_notes(wired, case):
     assert [_normalize(n, order) for n in notes] == expected
     assert order.status == "Completed" and order.score == "Green" and not order.is_active
     # The fake has the note a moment before the worker records the delivery.
-    wait_until(lambda: not LeverNote.objects.filter(order=order).exclude(state="delivered")
-               .exists(), message="every note recorded as delivered")
+    wait_until(
+        lambda: not LeverNote.objects.filter(order=order).exclude(state="delivered").exists(),
+        message="every note recorded as delivered",
+    )
 
 
 def test_the_error_flow_posts_the_providers_message(wired):
@@ -50,8 +53,7 @@ def test_the_error_flow_posts_the_providers_message(wired):
     w.backcheck.error(order.screening_id, "The candidate did not complete the consent form.")
     notes = w.wait_notes("ada", 2)
     assert notes[-1].splitlines()[1] == "Status: Error"
-    assert notes[-1].splitlines()[-1] == (
-        "Error: The candidate did not complete the consent form.")
+    assert notes[-1].splitlines()[-1] == ("Error: The candidate did not complete the consent form.")
     order.refresh_from_db()
     assert order.status == "Error" and not order.is_active
 
@@ -100,7 +102,7 @@ def test_no_matching_package_and_no_default_gets_the_fix_note(wired):
     notes = w.wait_notes("mary", 1)
     assert notes[0].endswith(
         "Error: No screening package matches this candidate's tags or job posting, and no "
-        'default package is set. Add one of these tags: standard-ca, then move the candidate to '
+        "default package is set. Add one of these tags: standard-ca, then move the candidate to "
         '"Background Check" again.'
     )
     event = InboundEvent.objects.get(tenant=w.tenant, opportunity_id=w.candidate("mary"))

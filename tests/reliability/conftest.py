@@ -75,9 +75,24 @@ class ThrowawayRedis:
 
     def start(self) -> ThrowawayRedis:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_until(self.ping, timeout=10, interval=0.05, message="the throwaway redis-server")
         return self
@@ -201,7 +216,11 @@ class Proc:
     def start(self, ready: bytes | None = None, wait: bool = True) -> Proc:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         if ready is not None:
@@ -212,8 +231,12 @@ class Proc:
 
     def wait_ready(self, timeout: float = 60) -> None:
         check = self.ready_check or (lambda: True)
-        wait_until(lambda: check() or self.proc.poll() is not None, timeout=timeout,
-                   interval=0.05, message=f"{self.name} to start")
+        wait_until(
+            lambda: check() or self.proc.poll() is not None,
+            timeout=timeout,
+            interval=0.05,
+            message=f"{self.name} to start",
+        )
         assert self.proc.poll() is None, f"{self.name} exited:\n{self.output()[-3000:]}"
 
     def output(self) -> str:
@@ -249,18 +272,25 @@ class Stack:
     _count: int = 0
 
     def base_env(self, *, via_proxy: bool = False, **extra: str) -> dict[str, str]:
-        env = worker_env(self.portal_url or "http://127.0.0.1:1", **{
-            "REDIS_URL": self.redis.url,
-            "CELERY_BROKER_URL": self.redis.url,
-            **FAST_ENV,
-            **self.env,
-        })
+        env = worker_env(
+            self.portal_url or "http://127.0.0.1:1",
+            **{
+                "REDIS_URL": self.redis.url,
+                "CELERY_BROKER_URL": self.redis.url,
+                **FAST_ENV,
+                **self.env,
+            },
+        )
         db = connection.settings_dict
-        host, port = (("127.0.0.1", self.proxy.port) if via_proxy
-                      else (db["HOST"] or "127.0.0.1", db["PORT"] or 5432))
+        host, port = (
+            ("127.0.0.1", self.proxy.port)
+            if via_proxy
+            else (db["HOST"] or "127.0.0.1", db["PORT"] or 5432)
+        )
         # Named, so teardown can end exactly these sessions and never another test's.
         env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}?application_name={APP_NAME}")
+            f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}?application_name={APP_NAME}"
+        )
         env.update(extra)
         return env
 
@@ -268,8 +298,14 @@ class Stack:
         self._count += 1
         return self.workdir / f"{kind}-{self._count}.log"
 
-    def up(self, *, workers: int = 1, concurrency: int = 2, beat: bool = True,
-           portal_env: dict[str, str] | None = None) -> None:
+    def up(
+        self,
+        *,
+        workers: int = 1,
+        concurrency: int = 2,
+        beat: bool = True,
+        portal_env: dict[str, str] | None = None,
+    ) -> None:
         """Start the portal, `workers` workers and beat side by side (start-up is most of a
         fault test's fixed cost), then wait until every one of them is ready."""
         portal = self.launch_portal(**(portal_env or {}))
@@ -284,11 +320,29 @@ class Stack:
         port = free_port()
         self.portal_url = f"http://127.0.0.1:{port}"
         env = self.base_env(via_proxy=True, PUBLIC_BASE_URL=self.portal_url, **extra)
-        proc = Proc("portal", [
-            sys.executable, "-m", "gunicorn", "integration_portal.wsgi", "-c", "gunicorn.conf.py",
-            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
-            "--timeout", "30", "--graceful-timeout", "2",
-        ], env, self._name("portal")).start()
+        proc = Proc(
+            "portal",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "integration_portal.wsgi",
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "2",
+            ],
+            env,
+            self._name("portal"),
+        ).start()
         proc.ready_check = self._healthy
         self.procs.append(proc)
         return proc
@@ -301,11 +355,30 @@ class Stack:
 
     def launch_worker(self, concurrency: int = 2, **extra: str) -> Proc:
         name = f"rel-{os.getpid()}-{secrets.token_hex(3)}@%h"
-        proc = Proc("worker", [
-            sys.executable, "-m", "celery", "-A", "integration_portal", "worker", "-l", "INFO",
-            "-c", str(concurrency), "-P", "prefork", "-n", name, "--without-gossip",
-            "--without-mingle", "--without-heartbeat",
-        ], self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra), self._name("worker"))
+        proc = Proc(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "integration_portal",
+                "worker",
+                "-l",
+                "INFO",
+                "-c",
+                str(concurrency),
+                "-P",
+                "prefork",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra),
+            self._name("worker"),
+        )
         proc.start(ready=b"ready.", wait=False)
         self.procs.append(proc)
         return proc
@@ -317,10 +390,24 @@ class Stack:
 
     def launch_beat(self, **extra: str) -> Proc:
         schedule = self.workdir / f"beat-{secrets.token_hex(3)}"
-        proc = Proc("beat", [
-            sys.executable, "-m", "celery", "-A", "integration_portal", "beat", "-l", "INFO",
-            "-s", str(schedule), "--pidfile=",
-        ], self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra), self._name("beat"))
+        proc = Proc(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "integration_portal",
+                "beat",
+                "-l",
+                "INFO",
+                "-s",
+                str(schedule),
+                "--pidfile=",
+            ],
+            self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra),
+            self._name("beat"),
+        )
         proc.start(ready=b"beat: Starting", wait=False)
         self.procs.append(proc)
         return proc
@@ -350,7 +437,8 @@ def stack(rel_services, transactional_db, tmp_path) -> Iterator[Stack]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND application_name = %s", [APP_NAME]
+                "WHERE datname = current_database() AND application_name = %s",
+                [APP_NAME],
             )
 
 
@@ -367,8 +455,17 @@ def rel_services(django_db_setup, django_db_blocker) -> None:
         service_unavailable("reliability tests need the redis-server binary")
 
 
-def make_tenant(stack: Stack, lever, backcheck, *, candidates: int = 0, piecemeal: bool = False,
-                cma: bool = False, slug: str | None = None, **fields) -> Wired:
+def make_tenant(
+    stack: Stack,
+    lever,
+    backcheck,
+    *,
+    candidates: int = 0,
+    piecemeal: bool = False,
+    cma: bool = False,
+    slug: str | None = None,
+    **fields,
+) -> Wired:
     """A tenant on `lever`/`backcheck` with its own Lever account and `candidates` extra
     opportunities (named c0, c1, …; tagged for the default package)."""
     from connectors.lever.fake_server import DEMO_SEED, seed_demo
@@ -377,18 +474,35 @@ def make_tenant(stack: Stack, lever, backcheck, *, candidates: int = 0, piecemea
     api_key = "rel-lever-key-" + secrets.token_hex(12)
     seed_demo(lever, api_key, SIGNATURE_TOKEN)
     tenant = Tenant.objects.create(
-        name=f"Rel {slug or ''}".strip(), slug=slug or "rel-" + secrets.token_hex(3),
-        lever_base_url=lever.base_url, backcheck_base_url=backcheck.url,
-        trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]], lever_api_key=api_key,
-        lever_signature_token=SIGNATURE_TOKEN, backcheck_client_id=backcheck.client_id,
-        backcheck_client_secret=backcheck.client_secret, piecemeal=piecemeal, cma=cma, **fields,
+        name=f"Rel {slug or ''}".strip(),
+        slug=slug or "rel-" + secrets.token_hex(3),
+        lever_base_url=lever.base_url,
+        backcheck_base_url=backcheck.url,
+        trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
+        lever_api_key=api_key,
+        lever_signature_token=SIGNATURE_TOKEN,
+        backcheck_client_id=backcheck.client_id,
+        backcheck_client_secret=backcheck.client_secret,
+        piecemeal=piecemeal,
+        cma=cma,
+        **fields,
     )
-    Package.objects.create(tenant=tenant, code="std-ca", name="Standard Canada",
-                           lever_tag="standard-ca", is_default=True)
+    Package.objects.create(
+        tenant=tenant,
+        code="std-ca",
+        name="Standard Canada",
+        lever_tag="standard-ca",
+        is_default=True,
+    )
     wired = Wired(tenant, lever, backcheck, api_key, stack.portal_url)
     wired.extra = [
-        lever.add_opportunity(api_key, name=f"Candidate {i} Test", emails=[f"c{i}@example.com"],
-                              tags=["standard-ca"], stage="applicant-new")
+        lever.add_opportunity(
+            api_key,
+            name=f"Candidate {i} Test",
+            emails=[f"c{i}@example.com"],
+            tags=["standard-ca"],
+            stage="applicant-new",
+        )
         for i in range(candidates)
     ]
     return wired
@@ -400,8 +514,9 @@ def fakes() -> Iterator[tuple]:
     from connectors.lever.fake_server import FakeLever
 
     lever = FakeLever(webhook_retry_gaps=(0.3, 0.6, 1.0, 1.5, 2.0)).start()
-    backcheck = FakeBackcheck(step_seconds=0.2, callback_retry_seconds=0.5,
-                              first_order_number=1000).start()
+    backcheck = FakeBackcheck(
+        step_seconds=0.2, callback_retry_seconds=0.5, first_order_number=1000
+    ).start()
     try:
         yield lever, backcheck
     finally:
@@ -424,8 +539,9 @@ def percentile(values: list[float], pct: float) -> float:
 
 def record(name: str, **figures) -> None:
     """Print a measured figure in a stable form (`-s` shows it; docs/RELIABILITY.md quotes it)."""
-    parts = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in figures.items())
+    parts = " ".join(
+        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
+    )
     line = f"[reliability] {name}: {parts}"
     print(line)
     out = os.environ.get("RELIABILITY_FIGURES")

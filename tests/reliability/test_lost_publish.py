@@ -60,5 +60,10 @@ def test_work_committed_but_never_published_is_delivered_by_the_sweeper(stack, f
     assert LeverNote.objects.filter(order=order, state="delivered").count() == 2
     time.sleep(SWEEP * 2)  # a later sweep finds nothing left to send
     assert len(w.notes("ada")) == 2
-    record("lost-publish", lease_s=LEASE, sweep_s=SWEEP, webhook_to_first_note_s=webhook_to_note,
-           callback_to_note_s=callback_to_note)
+    record(
+        "lost-publish",
+        lease_s=LEASE,
+        sweep_s=SWEEP,
+        webhook_to_first_note_s=webhook_to_note,
+        callback_to_note_s=callback_to_note,
+    )

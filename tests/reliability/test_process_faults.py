@@ -58,12 +58,16 @@ def test_with_postgresql_cut_the_endpoints_answer_503_and_the_resent_event_is_pr
         getattr(stack.proxy, mode)()
         timings = []
         for _ in range(3):
-            status, seconds, body = _timed_post(w.webhook_url, json=stage_body(w, w.candidate("jose")))
+            status, seconds, body = _timed_post(
+                w.webhook_url, json=stage_body(w, w.candidate("jose"))
+            )
             assert status == 503 and body["error"] == "service_unavailable", (mode, status, body)
             timings.append(seconds)
             status, seconds, body = _timed_post(
-                stack.portal_url + "/api/v1/callbacks/backcheck/", auth=auth,
-                json={"type": "screening", "payload": screening})
+                stack.portal_url + "/api/v1/callbacks/backcheck/",
+                auth=auth,
+                json={"type": "screening", "payload": screening},
+            )
             assert status == 503 and body["error"] == "service_unavailable", (mode, status, body)
             timings.append(seconds)
         assert max(timings) < 5.0, (mode, timings)
@@ -77,10 +81,14 @@ def test_with_postgresql_cut_the_endpoints_answer_503_and_the_resent_event_is_pr
     resend = threading.Thread(target=lambda: sent.append(w.trigger("mary")))
     resend.start()
     backcheck.consent(order.screening_id)
-    wait_until(lambda: any(d["status"] == 503 for d in lever.webhook_deliveries),
-               message="a webhook answered 503")
-    wait_until(lambda: any(c["status"] == 503 for c in backcheck.callbacks),
-               message="a callback answered 503")
+    wait_until(
+        lambda: any(d["status"] == 503 for d in lever.webhook_deliveries),
+        message="a webhook answered 503",
+    )
+    wait_until(
+        lambda: any(c["status"] == 503 for c in backcheck.callbacks),
+        message="a callback answered 503",
+    )
     stack.proxy.restore()
     resend.join(timeout=30)
     tries = [d["status"] for d in lever.webhook_deliveries if d["token"] == sent[0]["token"]]
@@ -88,14 +96,20 @@ def test_with_postgresql_cut_the_endpoints_answer_503_and_the_resent_event_is_pr
     w.wait_notes("mary", 1, timeout=20)
     notes = w.wait_notes("ada", 2, timeout=20)
     assert _status_lines(notes) == ["Status: New", "Status: In Progress"]
-    assert InboundEvent.objects.filter(tenant=w.tenant, opportunity_id=w.candidate("mary")).count() == 1
+    assert (
+        InboundEvent.objects.filter(tenant=w.tenant, opportunity_id=w.candidate("mary")).count()
+        == 1
+    )
     assert Order.objects.filter(tenant=w.tenant, opportunity_id=w.candidate("mary")).count() == 1
     # Nothing was written for the 503s: the only new events are mary's and the one callback.
     assert InboundEvent.objects.count() == events_before + 2
     time.sleep(1)
     assert len(w.notes("mary")) == 1 and len(w.notes("ada")) == 2
-    record("postgres-cut", cut_max_503_s=max(answers["cut"]),
-           blackhole_max_503_s=max(answers["blackhole"]))
+    record(
+        "postgres-cut",
+        cut_max_503_s=max(answers["cut"]),
+        blackhole_max_503_s=max(answers["blackhole"]),
+    )
 
 
 # --- 3. a worker killed while waiting on Lever ------------------------------------------------
@@ -122,16 +136,21 @@ def test_a_worker_killed_mid_post_gets_its_notes_posted_once_by_the_sweeper(stac
     lever.inject_fault(latency_s=2.0, method="POST", path_contains=path("jose"))
     for name in names:
         backcheck.consent(orders[name].screening_id)
-    wait_until(lambda: LeverNote.objects.filter(state="sending").count() == 2,
-               message="both notes to be claimed")
+    wait_until(
+        lambda: LeverNote.objects.filter(state="sending").count() == 2,
+        message="both notes to be claimed",
+    )
     in_flight = list(LeverNote.objects.filter(state="sending"))
     time.sleep(0.3)  # both POSTs are on the wire
     worker.kill()  # SIGKILL to the whole worker: parent and pool children
     killed = time.monotonic()
     stack.start_worker(concurrency=1)
 
-    wait_until(lambda: not LeverNote.objects.exclude(state="delivered").exists(),
-               timeout=LEASE + SWEEP + 15, message="the orphaned notes to be delivered")
+    wait_until(
+        lambda: not LeverNote.objects.exclude(state="delivered").exists(),
+        timeout=LEASE + SWEEP + 15,
+        message="the orphaned notes to be delivered",
+    )
     recoveries = []
     outcomes = {}
     for note in in_flight:
@@ -147,8 +166,13 @@ def test_a_worker_killed_mid_post_gets_its_notes_posted_once_by_the_sweeper(stac
     time.sleep(SWEEP * 2)
     for name in names:
         assert _status_lines(w.notes(name)) == ["Status: New", "Status: In Progress"]
-    record("worker-sigkill", lease_s=LEASE, sweep_s=SWEEP, claim_to_delivered_max_s=max(recoveries),
-           kill_to_all_delivered_s=time.monotonic() - killed - SWEEP * 2)
+    record(
+        "worker-sigkill",
+        lease_s=LEASE,
+        sweep_s=SWEEP,
+        claim_to_delivered_max_s=max(recoveries),
+        kill_to_all_delivered_s=time.monotonic() - killed - SWEEP * 2,
+    )
 
 
 # --- 5. Lever failing for a long stretch ------------------------------------------------------
@@ -185,7 +209,9 @@ def test_lever_failing_for_a_long_stretch_backs_off_keeps_order_and_replay_deliv
     w = make_tenant(stack, lever, backcheck)
     for name in ("ada", "jose", "mary"):
         w.trigger(name)
-    orders = {n: w.wait_order(n, lambda o: o.status == "Initiated") for n in ("ada", "jose", "mary")}
+    orders = {
+        n: w.wait_order(n, lambda o: o.status == "Initiated") for n in ("ada", "jose", "mary")
+    }
     for name in orders:
         w.wait_notes(name, 1)
 
@@ -193,8 +219,9 @@ def test_lever_failing_for_a_long_stretch_backs_off_keeps_order_and_replay_deliv
         return f"/opportunities/{w.candidate(name)}/notes"
 
     # ada: a stretch of 503s shorter than the attempts allow; jose: 500s that outlast them.
-    lever.inject_fault(status=503, count=MAX_ATTEMPTS - 2, method="POST",
-                       path_contains=notes_path("ada"))
+    lever.inject_fault(
+        status=503, count=MAX_ATTEMPTS - 2, method="POST", path_contains=notes_path("ada")
+    )
     lever.inject_fault(status=500, count=1000, method="POST", path_contains=notes_path("jose"))
     for name in ("ada", "jose", "mary"):
         backcheck.consent(orders[name].screening_id)
@@ -202,19 +229,30 @@ def test_lever_failing_for_a_long_stretch_backs_off_keeps_order_and_replay_deliv
 
     # mary is not held up by her neighbours' trouble; ada's notes arrive late but in order.
     assert _status_lines(w.wait_notes("mary", 3)) == [
-        "Status: New", "Status: In Progress", "Status: Completed"]
+        "Status: New",
+        "Status: In Progress",
+        "Status: Completed",
+    ]
     assert _status_lines(w.wait_notes("ada", 3, timeout=30)) == [
-        "Status: New", "Status: In Progress", "Status: Completed"]
+        "Status: New",
+        "Status: In Progress",
+        "Status: Completed",
+    ]
     ada_note = LeverNote.objects.get(order=orders["ada"], text__contains="Status: In Progress")
     ada_gaps = _check_backoff(ada_note)
 
-    wait_until(lambda: LeverNote.objects.filter(order=orders["jose"], state="failed").exists(),
-               timeout=30, message="jose's note to fail after its attempts")
+    wait_until(
+        lambda: LeverNote.objects.filter(order=orders["jose"], state="failed").exists(),
+        timeout=30,
+        message="jose's note to fail after its attempts",
+    )
     failed = LeverNote.objects.get(order=orders["jose"], state="failed")
     assert failed.attempts == MAX_ATTEMPTS and failed.last_http_status == 500
     assert "Status: In Progress" in failed.text
-    wait_until(lambda: LeverNote.objects.filter(order=orders["jose"], state="blocked").count() == 1,
-               message="the later note to be blocked")
+    wait_until(
+        lambda: LeverNote.objects.filter(order=orders["jose"], state="blocked").count() == 1,
+        message="the later note to be blocked",
+    )
     jose_gaps = _check_backoff(failed)
     assert NoteAttempt.objects.filter(note=failed, outcome="transient").count() == MAX_ATTEMPTS
     assert _status_lines(w.notes("jose")) == ["Status: New"]
@@ -224,19 +262,30 @@ def test_lever_failing_for_a_long_stretch_backs_off_keeps_order_and_replay_deliv
     lever.clear_faults()
     replay = subprocess.run(
         [sys.executable, "manage.py", "replay", "--failed", "--tenant", w.tenant.slug],
-        cwd=ROOT, env=stack.base_env(PUBLIC_BASE_URL=stack.portal_url), capture_output=True,
-        text=True, timeout=60,
+        cwd=ROOT,
+        env=stack.base_env(PUBLIC_BASE_URL=stack.portal_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert replay.returncode == 0, replay.stderr
     assert "1 note(s) queued" in replay.stdout
     assert _status_lines(w.wait_notes("jose", 3)) == [
-        "Status: New", "Status: In Progress", "Status: Completed"]
+        "Status: New",
+        "Status: In Progress",
+        "Status: Completed",
+    ]
     time.sleep(SWEEP * 2)
     for name in ("ada", "jose", "mary"):
         assert len(w.notes(name)) == 3
     assert not LeverNote.objects.exclude(state="delivered").exists()
-    record("lever-5xx-stretch", max_attempts=MAX_ATTEMPTS, gap_min_s=min(all_gaps),
-           gap_max_s=max(all_gaps), cap_s=float(FAST_ENV["NOTE_RETRY_MAX_S"]))
+    record(
+        "lever-5xx-stretch",
+        max_attempts=MAX_ATTEMPTS,
+        gap_min_s=min(all_gaps),
+        gap_max_s=max(all_gaps),
+        cap_s=float(FAST_ENV["NOTE_RETRY_MAX_S"]),
+    )
 
 
 # --- 6. Backcheck stops calling back ----------------------------------------------------------
@@ -251,8 +300,10 @@ def test_when_backcheck_goes_silent_the_beat_reconciler_brings_every_active_orde
     w = make_tenant(stack, lever, backcheck, candidates=5)
     for opp in w.extra:
         requests.post(w.webhook_url, json=stage_body(w, opp), timeout=10)
-    wait_until(lambda: Order.objects.filter(tenant=w.tenant, status="Initiated").count() == 5,
-               message="five open orders")
+    wait_until(
+        lambda: Order.objects.filter(tenant=w.tenant, status="Initiated").count() == 5,
+        message="five open orders",
+    )
     orders = list(Order.objects.filter(tenant=w.tenant).order_by("opportunity_id"))
     steps = [
         lambda s: None,  # nothing happened at Backcheck: stays Initiated
@@ -278,8 +329,11 @@ def test_when_backcheck_goes_silent_the_beat_reconciler_brings_every_active_orde
     wait_until(converged, timeout=30, interval=0.25, message="every order to match Backcheck")
     converge_s = time.monotonic() - silent_since
     expected = {
-        0: ("Initiated", True), 1: ("In Progress", True), 2: ("Completed", False),
-        3: ("Error", False), 4: ("Canceled", False),
+        0: ("Initiated", True),
+        1: ("In Progress", True),
+        2: ("Completed", False),
+        3: ("Error", False),
+        4: ("Canceled", False),
     }
     for index, order in enumerate(orders):
         assert (order.status, order.is_active) == expected[index]

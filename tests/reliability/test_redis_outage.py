@@ -35,8 +35,13 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
     lever, backcheck = fakes
     stack.up(concurrency=4)
     tenants = [
-        make_tenant(stack, lever, backcheck, candidates=OPEN_ORDERS_PER_TENANT
-                    + NEW_WEBHOOKS_PER_TENANT, slug=f"redis-{i}")
+        make_tenant(
+            stack,
+            lever,
+            backcheck,
+            candidates=OPEN_ORDERS_PER_TENANT + NEW_WEBHOOKS_PER_TENANT,
+            slug=f"redis-{i}",
+        )
         for i in range(TENANTS)
     ]
 
@@ -46,8 +51,11 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
             for opp in w.extra[:OPEN_ORDERS_PER_TENANT]:
                 pool.submit(lambda w=w, opp=opp: _post(w.webhook_url, stage_body(w, opp)))
     open_count = TENANTS * OPEN_ORDERS_PER_TENANT
-    wait_until(lambda: LeverNote.objects.filter(state="delivered").count() == open_count,
-               timeout=60, message="the first note of every open order")
+    wait_until(
+        lambda: LeverNote.objects.filter(state="delivered").count() == open_count,
+        timeout=60,
+        message="the first note of every open order",
+    )
     orders = list(Order.objects.exclude(screening_id=""))
     assert len(orders) == open_count
 
@@ -88,8 +96,12 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
     stack.redis.start()
     back = time.monotonic()
     expected_notes = open_count * 3 + TENANTS * NEW_WEBHOOKS_PER_TENANT
-    wait_until(lambda: LeverNote.objects.filter(state="delivered").count() == expected_notes,
-               timeout=60, interval=0.25, message=f"{expected_notes} delivered notes")
+    wait_until(
+        lambda: LeverNote.objects.filter(state="delivered").count() == expected_notes,
+        timeout=60,
+        interval=0.25,
+        message=f"{expected_notes} delivered notes",
+    )
     recovered_s = time.monotonic() - back
     assert recovered_s <= 60
 
@@ -105,6 +117,13 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
     # Backcheck got exactly one screening per order, never a second one for a retried create.
     assert len(backcheck.screening_ids()) == open_count + 120
     assert "could not publish" in stack.procs[0].output()
-    record("redis-outage", requests=len(statuses), p50_s=percentile(latencies, 50), p99_s=p99,
-           max_s=max(latencies), outage_s=outage_s, recovery_s=recovered_s,
-           notes=expected_notes)
+    record(
+        "redis-outage",
+        requests=len(statuses),
+        p50_s=percentile(latencies, 50),
+        p99_s=p99,
+        max_s=max(latencies),
+        outage_s=outage_s,
+        recovery_s=recovered_s,
+        notes=expected_notes,
+    )

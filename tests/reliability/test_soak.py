@@ -59,9 +59,13 @@ def _run_script(w, order: Order, script: str, rng: random.Random, arrivals: dict
         sent = []
         for snapshot in snapshots:
             body = callback_body(snapshot)
-            response = requests.post(w.webhook_url.split("/api/")[0] + "/api/v1/callbacks/backcheck/",
-                                     data=json.dumps(body), auth=auth, timeout=10,
-                                     headers={"Content-Type": "application/json"})
+            response = requests.post(
+                w.webhook_url.split("/api/")[0] + "/api/v1/callbacks/backcheck/",
+                data=json.dumps(body),
+                auth=auth,
+                timeout=10,
+                headers={"Content-Type": "application/json"},
+            )
             assert response.status_code == 200, response.text
             sent.append(body)
         arrivals[sid] = sent
@@ -71,8 +75,15 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
     lever, backcheck = fakes
     stack.up(concurrency=3)
     tenants = [
-        make_tenant(stack, lever, backcheck, candidates=CANDIDATES_PER_TENANT, slug=f"soak-{kind}",
-                    piecemeal=kind != "plain", cma=kind == "cma")
+        make_tenant(
+            stack,
+            lever,
+            backcheck,
+            candidates=CANDIDATES_PER_TENANT,
+            slug=f"soak-{kind}",
+            piecemeal=kind != "plain",
+            cma=kind == "cma",
+        )
         for kind in ("plain", "piecemeal", "cma")
     ]
     started = time.monotonic()
@@ -91,8 +102,11 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
         answers = [f.result().json()["status"] for f in futures]
     total = len(tenants) * CANDIDATES_PER_TENANT
     assert sorted(answers) == ["accepted"] * total + ["duplicate"] * total
-    wait_until(lambda: Order.objects.filter(status="Initiated").count() == total, timeout=30,
-               message="every order opened at Backcheck")
+    wait_until(
+        lambda: Order.objects.filter(status="Initiated").count() == total,
+        timeout=30,
+        message="every order opened at Backcheck",
+    )
 
     # Callbacks: four scripts, all orders at once; Lever drops connections and 503s meanwhile.
     lever.inject_fault(drop_after_apply=True, count=2, method="POST", path_contains="/notes")
@@ -105,17 +119,23 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
             order = Order.objects.get(tenant=w.tenant, opportunity_id=opp)
             script = SCRIPTS[index % len(SCRIPTS)]
             plan[order.pk] = (w, script)
-            threads.append(threading.Thread(target=_run_script,
-                                             args=(w, order, script, rng, arrivals)))
+            threads.append(
+                threading.Thread(target=_run_script, args=(w, order, script, rng, arrivals))
+            )
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=BUDGET_S)
     backcheck.wait_idle(timeout=30)
-    wait_until(lambda: not LeverNote.objects.exclude(state="delivered").exists()
-               and not InboundEvent.objects.filter(state__in=["received", "processing"]).exists(),
-               timeout=max(5.0, BUDGET_S - (time.monotonic() - started)), interval=0.25,
-               message="every note delivered")
+    wait_until(
+        lambda: (
+            not LeverNote.objects.exclude(state="delivered").exists()
+            and not InboundEvent.objects.filter(state__in=["received", "processing"]).exists()
+        ),
+        timeout=max(5.0, BUDGET_S - (time.monotonic() - started)),
+        interval=0.25,
+        message="every note delivered",
+    )
     elapsed = time.monotonic() - started
     assert elapsed <= BUDGET_S
 
@@ -127,19 +147,36 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
         with backcheck._lock:
             created = backcheck._screenings[sid].snapshots[0]
         if sid not in arrivals:  # delivered by the fake: its log, in arrival order
-            arrivals[sid] = [json.loads(c["body"]) for c in backcheck.callbacks
-                             if c["screening_id"] == sid and c["delivered"]]
-        model = predict(created, arrivals[sid], piecemeal=w.tenant.piecemeal, cma=w.tenant.cma,
-                        package_name=order.package_name)
+            arrivals[sid] = [
+                json.loads(c["body"])
+                for c in backcheck.callbacks
+                if c["screening_id"] == sid and c["delivered"]
+            ]
+        model = predict(
+            created,
+            arrivals[sid],
+            piecemeal=w.tenant.piecemeal,
+            cma=w.tenant.cma,
+            package_name=order.package_name,
+        )
         view = model.view
-        assert (order.status, order.score or None, order.piecemeal_status or None,
-                order.report_url or None, order.is_active) == (
-            view.status, view.score, view.piecemeal_status, view.report_url, view.is_active
-        ), (script, order.pk)
+        assert (
+            order.status,
+            order.score or None,
+            order.piecemeal_status or None,
+            order.report_url or None,
+            order.is_active,
+        ) == (view.status, view.score, view.piecemeal_status, view.report_url, view.is_active), (
+            script,
+            order.pk,
+        )
         live = [n["value"] for n in lever.notes(w.api_key, order.opportunity_id)]
         assert live == model.notes, (script, w.tenant.slug)
-        outcomes = list(order.history.filter(source="callback").order_by("created_at", "id")
-                        .values_list("outcome", flat=True))
+        outcomes = list(
+            order.history.filter(source="callback")
+            .order_by("created_at", "id")
+            .values_list("outcome", flat=True)
+        )
         assert outcomes == model.outcomes, (script, outcomes, model.outcomes)
         compared += 1
 
@@ -147,22 +184,44 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
         if not w.tenant.piecemeal:
             lines = [n.splitlines()[1] for n in live]
             expected = {
-                "standard": (["Status: New", "Status: In Progress", "Status: Completed"],
-                             # send-stale re-sends a snapshot already heard: a duplicate
-                             ["applied", "applied", "applied", "duplicate", "duplicate"]),
-                "error": (["Status: New", "Status: In Progress", "Status: Error"],
-                          ["applied", "duplicate", "applied"]),
-                "cancel": (["Status: New", "Status: In Progress", "Status: Canceled"],
-                           ["applied", "applied", "duplicate"]),
-                "reordered": (["Status: New", "Status: Completed"],
-                              ["applied", "stale", "stale", "duplicate"]),
+                "standard": (
+                    ["Status: New", "Status: In Progress", "Status: Completed"],
+                    # send-stale re-sends a snapshot already heard: a duplicate
+                    ["applied", "applied", "applied", "duplicate", "duplicate"],
+                ),
+                "error": (
+                    ["Status: New", "Status: In Progress", "Status: Error"],
+                    ["applied", "duplicate", "applied"],
+                ),
+                "cancel": (
+                    ["Status: New", "Status: In Progress", "Status: Canceled"],
+                    ["applied", "applied", "duplicate"],
+                ),
+                "reordered": (
+                    ["Status: New", "Status: Completed"],
+                    ["applied", "stale", "stale", "duplicate"],
+                ),
             }[script]
             assert (lines, outcomes) == expected, script
-            assert order.status == {"standard": "Completed", "error": "Error",
-                                    "cancel": "Canceled", "reordered": "Completed"}[script]
+            assert (
+                order.status
+                == {
+                    "standard": "Completed",
+                    "error": "Error",
+                    "cancel": "Canceled",
+                    "reordered": "Completed",
+                }[script]
+            )
             hand_checked += 1
     assert compared == total
     assert LeverNote.objects.filter(state="delivered").count() == sum(
-        len(lever.notes(w.api_key, opp)) for w in tenants for opp in w.extra)
-    record("soak", tenants=len(tenants), orders=compared, hand_checked=hand_checked,
-           notes=LeverNote.objects.count(), elapsed_s=elapsed)
+        len(lever.notes(w.api_key, opp)) for w in tenants for opp in w.extra
+    )
+    record(
+        "soak",
+        tenants=len(tenants),
+        orders=compared,
+        hand_checked=hand_checked,
+        notes=LeverNote.objects.count(),
+        elapsed_s=elapsed,
+    )

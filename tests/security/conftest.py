@@ -46,30 +46,56 @@ def _side(slug: str, manager, secrets_: dict) -> Side:
     from orders.models import InboundEvent, LeverNote, Order
 
     tenant = Tenant.objects.create(
-        name=f"Tenant {slug}", slug=slug, lever_base_url="http://127.0.0.1:9/v1",
-        backcheck_base_url="http://127.0.0.1:9", trigger_stage_ids=["stage-bg"], **secrets_,
+        name=f"Tenant {slug}",
+        slug=slug,
+        lever_base_url="http://127.0.0.1:9/v1",
+        backcheck_base_url="http://127.0.0.1:9",
+        trigger_stage_ids=["stage-bg"],
+        **secrets_,
     )
     tenant.account_managers.add(manager)
-    package = Package.objects.create(tenant=tenant, code="std", name="Standard",
-                                     lever_tag="std", is_default=True)
+    package = Package.objects.create(
+        tenant=tenant, code="std", name="Standard", lever_tag="std", is_default=True
+    )
     event = InboundEvent.objects.create(
-        source="lever", tenant=tenant, event_type="candidateStageChange", lever_token=slug,
-        opportunity_id=f"opp-{slug}", to_stage_id="stage-bg", raw_body="{}", state="processed",
+        source="lever",
+        tenant=tenant,
+        event_type="candidateStageChange",
+        lever_token=slug,
+        opportunity_id=f"opp-{slug}",
+        to_stage_id="stage-bg",
+        raw_body="{}",
+        state="processed",
         outcome="order_opened",
     )
     order = Order.objects.create(
-        tenant=tenant, opportunity_id=f"opp-{slug}", candidate_name="Ada Lovelace",
-        candidate_email="ada@example.com", package=package, package_code="std",
-        package_name="Standard", trigger_event=event, launched_by="webhook",
+        tenant=tenant,
+        opportunity_id=f"opp-{slug}",
+        candidate_name="Ada Lovelace",
+        candidate_email="ada@example.com",
+        package=package,
+        package_code="std",
+        package_name="Standard",
+        trigger_event=event,
+        launched_by="webhook",
         callback_username="cb-" + secrets.token_hex(8),
         callback_password_hash=hash_callback_password("pw-" + secrets.token_hex(8)),
-        submit_state="submitted", screening_id=f"scr_{slug}", status="In Progress",
+        submit_state="submitted",
+        screening_id=f"scr_{slug}",
+        status="In Progress",
         order_number=f"BC-{slug}",
     )
     InboundEvent.objects.filter(pk=event.pk).update(order=order)
-    note = LeverNote.objects.create(tenant=tenant, order=order, opportunity_id=order.opportunity_id,
-                                    kind="order", text="Sterling Backcheck background check",
-                                    state="failed", attempts=10, last_error="HTTP 500: boom")
+    note = LeverNote.objects.create(
+        tenant=tenant,
+        order=order,
+        opportunity_id=order.opportunity_id,
+        kind="order",
+        text="Sterling Backcheck background check",
+        state="failed",
+        attempts=10,
+        last_error="HTTP 500: boom",
+    )
     link, token = intake_link_create(tenant=tenant, actor="security-sweep")
     return Side(tenant, order, event, note, link, token)
 
@@ -77,5 +103,7 @@ def _side(slug: str, manager, secrets_: dict) -> Side:
 @pytest.fixture
 def world(db, account_manager, other_account_manager, super_admin) -> World:
     other = {name: f"other-{name}-{secrets.token_hex(8)}" for name in CANARY}
-    return World(a=_side("tenant-a", account_manager, CANARY), b=_side("tenant-b",
-                 other_account_manager, other))
+    return World(
+        a=_side("tenant-a", account_manager, CANARY),
+        b=_side("tenant-b", other_account_manager, other),
+    )

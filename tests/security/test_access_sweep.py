@@ -23,45 +23,95 @@ pytestmark = [pytest.mark.django_db]
 # (authenticated by signature or per-order credentials), the API's description, and the intake
 # page (authenticated by its single-use token).
 PUBLIC = {
-    "healthz", "readyz", "metrics", "login", "logout", "admin-login-throttled",
-    "lever-webhook", "backcheck-callback", "api-schema", "api-docs", "intake-page",
+    "healthz",
+    "readyz",
+    "metrics",
+    "login",
+    "logout",
+    "admin-login-throttled",
+    "lever-webhook",
+    "backcheck-callback",
+    "api-schema",
+    "api-docs",
+    "intake-page",
 }
 # Super-admin only: an account manager gets 403 (DESIGN.md §4 table).
 SUPER_ADMIN_ONLY = {
-    "tenant-create", "tenant-edit", "tenant-secret", "tenant-packages", "tenant-managers",
+    "tenant-create",
+    "tenant-edit",
+    "tenant-secret",
+    "tenant-packages",
+    "tenant-managers",
 }
 # Account managers, on their assigned tenants only (another tenant's object → 404).
 ACCOUNT_MANAGER = {
-    "tenant-list", "tenant-detail", "tenant-check",
-    "order-list", "home", "order-export", "order-launch", "order-detail", "order-event",
-    "order-resync", "order-cancel", "note-replay", "note-skip", "attention", "attention-replay",
-    "intake-link-list", "intake-link-create", "intake-link-revoke", "intake-notice-dismiss",
-    "api-order-list", "api-order-detail", "api-order-resync", "api-order-cancel",
+    "tenant-list",
+    "tenant-detail",
+    "tenant-check",
+    "order-list",
+    "home",
+    "order-export",
+    "order-launch",
+    "order-detail",
+    "order-event",
+    "order-resync",
+    "order-cancel",
+    "note-replay",
+    "note-skip",
+    "attention",
+    "attention-replay",
+    "intake-link-list",
+    "intake-link-create",
+    "intake-link-revoke",
+    "intake-notice-dismiss",
+    "api-order-list",
+    "api-order-detail",
+    "api-order-resync",
+    "api-order-cancel",
 }
 # Views with no object of a tenant in their URL: isolation is checked on what they list.
-UNSCOPED_URL = {"tenant-list", "order-list", "home", "order-export", "order-launch", "attention",
-                "attention-replay", "intake-link-list", "api-order-list", "tenant-create"}
+UNSCOPED_URL = {
+    "tenant-list",
+    "order-list",
+    "home",
+    "order-export",
+    "order-launch",
+    "attention",
+    "attention-replay",
+    "intake-link-list",
+    "api-order-list",
+    "tenant-create",
+}
 
 
 def _walk(patterns, prefix: str = "", namespace: str | None = None) -> Iterator[tuple]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern),
-                             pattern.namespace or namespace)
+            yield from _walk(
+                pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace
+            )
         elif isinstance(pattern, URLPattern):
             yield prefix + str(pattern.pattern), namespace, pattern.name
 
 
 def _project_urls() -> list[tuple[str, str]]:
-    return [(route, name) for route, namespace, name in _walk(get_resolver().url_patterns)
-            if namespace != "admin"]
+    return [
+        (route, name)
+        for route, namespace, name in _walk(get_resolver().url_patterns)
+        if namespace != "admin"
+    ]
 
 
 def _path(route: str, side: Side) -> str:
     values = {
-        "slug": side.tenant.slug, "order_id": side.order.pk, "event_id": side.event.pk,
-        "note_id": side.note.pk, "link_id": side.link.pk, "name": "lever-api-key",
-        "webhook_id": side.tenant.webhook_id, "token": side.token,
+        "slug": side.tenant.slug,
+        "order_id": side.order.pk,
+        "event_id": side.event.pk,
+        "note_id": side.note.pk,
+        "link_id": side.link.pk,
+        "name": "lever-api-key",
+        "webhook_id": side.tenant.webhook_id,
+        "token": side.token,
     }
     route = route.replace("^", "").replace("$", "")
     route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), route)

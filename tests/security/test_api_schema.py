@@ -50,12 +50,16 @@ def test_no_operation_fails_or_breaks_its_schema_on_generated_input(api_schema, 
     # this pytest version, its strategies and checks do.
     headers = {"Authorization": f"Token {api_token}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert {op.label for op in operations} >= {"GET /api/v1/orders/", "POST /api/v1/callbacks/backcheck/"}
+    assert {op.label for op in operations} >= {
+        "GET /api/v1/orders/",
+        "POST /api/v1/callbacks/backcheck/",
+    }
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=25, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case):
             response = case.call(headers=headers)
             case.validate_response(response, checks=CHECKS)
@@ -79,8 +83,9 @@ def test_every_invalid_query_parameter_gets_a_400_naming_it(api_token, client):
             bad = INVALID.get(f"{kind}:{parameter['schema'].get('format')}") or INVALID.get(kind)
         if bad is None:
             continue
-        response = client.get("/api/v1/orders/", {parameter["name"]: bad},
-                              HTTP_AUTHORIZATION=f"Token {api_token}")
+        response = client.get(
+            "/api/v1/orders/", {parameter["name"]: bad}, HTTP_AUTHORIZATION=f"Token {api_token}"
+        )
         body = response.json()
         if parameter["name"] == "page" and response.status_code == 404:
             continue  # DRF's paginator answers an unusable page number 404 "Invalid page."

@@ -30,8 +30,9 @@ def _body(response) -> str:
 
 
 @pytest.mark.django_db
-def test_no_page_api_response_or_admin_page_shows_a_canary(world: World, super_admin,
-                                                           account_manager, caplog):
+def test_no_page_api_response_or_admin_page_shows_a_canary(
+    world: World, super_admin, account_manager, caplog
+):
     caplog.set_level(logging.DEBUG)
     pages = 0
     for user in (super_admin, account_manager):
@@ -91,8 +92,10 @@ def test_an_error_report_for_a_crash_while_setting_a_secret_holds_no_canary(
     client = Client(raise_request_exception=False)
     client.force_login(super_admin)
     caplog.set_level(logging.ERROR, logger="django.request")
-    response = client.post(f"/tenants/{world.a.tenant.slug}/secrets/lever-api-key/",
-                           {"value": CANARY["lever_api_key"] + "Z"})  # a new value
+    response = client.post(
+        f"/tenants/{world.a.tenant.slug}/secrets/lever-api-key/",
+        {"value": CANARY["lever_api_key"] + "Z"},
+    )  # a new value
     assert response.status_code == 500
     record = next(r for r in caplog.records if r.name == "django.request")
     report = ExceptionReporter(record.request, *record.exc_info, is_email=True)
@@ -125,20 +128,30 @@ def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fa
     from tests.e2e.conftest import Wired
 
     lever, backcheck = fakes
-    backcheck.client_id, backcheck.client_secret = (CANARY["backcheck_client_id"],
-                                                    CANARY["backcheck_client_secret"])
+    backcheck.client_id, backcheck.client_secret = (
+        CANARY["backcheck_client_id"],
+        CANARY["backcheck_client_secret"],
+    )
     stack.up(workers=0, beat=False)
     seed_demo(lever, CANARY["lever_api_key"], CANARY["lever_signature_token"])
     from connectors.lever.fake_server import DEMO_SEED
     from connectors.models import Package
 
     tenant = Tenant.objects.create(
-        name="Canary Corp", slug="canary", lever_base_url=lever.base_url,
-        backcheck_base_url=backcheck.url, trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
+        name="Canary Corp",
+        slug="canary",
+        lever_base_url=lever.base_url,
+        backcheck_base_url=backcheck.url,
+        trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
         **CANARY,
     )
-    Package.objects.create(tenant=tenant, code="std-ca", name="Standard Canada",
-                           lever_tag="standard-ca", is_default=True)
+    Package.objects.create(
+        tenant=tenant,
+        code="std-ca",
+        name="Standard Canada",
+        lever_tag="standard-ca",
+        is_default=True,
+    )
     w = Wired(tenant, lever, backcheck, CANARY["lever_api_key"], stack.portal_url)
     assert SIGNATURE_TOKEN != CANARY["lever_signature_token"]
     body = stage_body(w, w.candidate("ada"))
@@ -166,8 +179,13 @@ def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fa
     for note in LeverNote.objects.all():
         assert not leaked(note.last_error + note.text)
     cli = subprocess.run(
-        [sys.executable, "manage.py", "tenants", "show", "canary"], cwd=ROOT,
-        env=stack.base_env(), capture_output=True, text=True, timeout=60)
+        [sys.executable, "manage.py", "tenants", "show", "canary"],
+        cwd=ROOT,
+        env=stack.base_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 0 and "canary" in cli.stdout
     assert not leaked(cli.stdout + cli.stderr)
     logs = stack.logs()

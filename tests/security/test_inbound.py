@@ -38,18 +38,32 @@ def _webhook(*, token_key: str = TOKEN, triggered_at: int | None = None, **data)
     token = secrets.token_hex(16)
     triggered_at = triggered_at or int(time.time() * 1000)
     return {
-        "id": str(uuid.uuid4()), "event": "candidateStageChange", "triggeredAt": triggered_at,
-        "token": token, "signature": compute_signature(token_key, token, triggered_at),
-        "data": {"opportunityId": "opp-1", "toStageId": STAGE, "fromStageId": "lead-new",
-                 "candidateId": "opp-1", "contactId": "c-1", **data},
+        "id": str(uuid.uuid4()),
+        "event": "candidateStageChange",
+        "triggeredAt": triggered_at,
+        "token": token,
+        "signature": compute_signature(token_key, token, triggered_at),
+        "data": {
+            "opportunityId": "opp-1",
+            "toStageId": STAGE,
+            "fromStageId": "lead-new",
+            "candidateId": "opp-1",
+            "contactId": "c-1",
+            **data,
+        },
     }
 
 
 @pytest.fixture
 def tenant(db) -> Tenant:
-    tenant = Tenant.objects.create(name="Acme", slug="acme", lever_base_url="http://127.0.0.1:9/v1",
-                                   trigger_stage_ids=[STAGE], lever_signature_token=TOKEN,
-                                   lever_api_key="acme-lever-key-0123456789abcdef")
+    tenant = Tenant.objects.create(
+        name="Acme",
+        slug="acme",
+        lever_base_url="http://127.0.0.1:9/v1",
+        trigger_stage_ids=[STAGE],
+        lever_signature_token=TOKEN,
+        lever_api_key="acme-lever-key-0123456789abcdef",
+    )
     Package.objects.create(tenant=tenant, code="std", name="Standard", is_default=True)
     return tenant
 
@@ -59,13 +73,27 @@ def _post(client: Client, url: str, body, **extra):
     return client.post(url, data=raw, content_type="application/json", **extra)
 
 
-@pytest.mark.parametrize("case", [
-    "forged_signature", "other_tenants_token", "stale", "from_the_future", "oversize",
-    "not_json", "json_array", "missing_opportunity", "unknown_webhook_id",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "forged_signature",
+        "other_tenants_token",
+        "stale",
+        "from_the_future",
+        "oversize",
+        "not_json",
+        "json_array",
+        "missing_opportunity",
+        "unknown_webhook_id",
+    ],
+)
 def test_a_bad_webhook_is_refused_and_writes_nothing(tenant, case):
-    other = Tenant.objects.create(name="Other", slug="other", lever_base_url="http://x.test/v1",
-                                  lever_signature_token="other-token-abcdefghijklmnopqrstuv")
+    other = Tenant.objects.create(
+        name="Other",
+        slug="other",
+        lever_base_url="http://x.test/v1",
+        lever_signature_token="other-token-abcdefghijklmnopqrstuv",
+    )
     url = f"/api/v1/webhooks/lever/{tenant.webhook_id}/"
     body: object = _webhook()
     expected = 401
@@ -107,8 +135,11 @@ def test_a_replayed_webhook_is_a_duplicate_with_any_id(tenant):
     before = _rows()
     assert _post(client, url, body).json() == {"status": "duplicate"}
     for new_id in (str(uuid.uuid4()), "another-id", None):  # None: the id left out
-        replay = dict(body, id=new_id) if new_id is not None else {
-            k: v for k, v in body.items() if k != "id"}
+        replay = (
+            dict(body, id=new_id)
+            if new_id is not None
+            else {k: v for k, v in body.items() if k != "id"}
+        )
         response = _post(client, url, replay)
         assert response.status_code == 200 and response.json() == {"status": "duplicate"}, new_id
     assert _rows() == before
@@ -117,19 +148,32 @@ def test_a_replayed_webhook_is_a_duplicate_with_any_id(tenant):
 
 def _order(tenant: Tenant, password: str) -> Order:
     return Order.objects.create(
-        tenant=tenant, opportunity_id="opp-" + secrets.token_hex(4), candidate_email="a@x.test",
-        package_code="std", package_name="Standard", callback_username="cb-" + secrets.token_hex(6),
-        callback_password_hash=hash_callback_password(password), submit_state="submitted",
+        tenant=tenant,
+        opportunity_id="opp-" + secrets.token_hex(4),
+        candidate_email="a@x.test",
+        package_code="std",
+        package_name="Standard",
+        callback_username="cb-" + secrets.token_hex(6),
+        callback_password_hash=hash_callback_password(password),
+        submit_state="submitted",
         screening_id="scr_" + secrets.token_hex(4),
     )
 
 
 def _callback(order: Order, **changes) -> dict:
     payload = {
-        "id": order.screening_id, "orderNumber": "BC-1", "clientReferenceId": str(order.reference),
-        "packageId": "std", "status": "In Progress", "piecemealStatus": None, "score": None,
-        "reportUrl": None, "updatedAt": "2026-11-25T10:00:00Z", "completedAt": None,
-        "error": None, "services": [],
+        "id": order.screening_id,
+        "orderNumber": "BC-1",
+        "clientReferenceId": str(order.reference),
+        "packageId": "std",
+        "status": "In Progress",
+        "piecemealStatus": None,
+        "score": None,
+        "reportUrl": None,
+        "updatedAt": "2026-11-25T10:00:00Z",
+        "completedAt": None,
+        "error": None,
+        "services": [],
     }
     payload.update(changes)
     return {"type": "screening", "payload": payload}
@@ -140,17 +184,35 @@ def _basic(username: str, password: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Basic {token}"}
 
 
-@pytest.mark.parametrize("case", [
-    "no_credentials", "malformed_credentials", "wrong_password", "another_orders_credentials",
-    "oversize", "malformed_body", "unknown_reference", "unknown_status", "another_screening",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no_credentials",
+        "malformed_credentials",
+        "wrong_password",
+        "another_orders_credentials",
+        "oversize",
+        "malformed_body",
+        "unknown_reference",
+        "unknown_status",
+        "another_screening",
+    ],
+)
 def test_a_bad_callback_is_refused_and_writes_nothing(tenant, case):
     order, other = _order(tenant, "pw-order-1"), _order(tenant, "pw-order-2")
     body: object = _callback(order)
     auth = _basic(order.callback_username, "pw-order-1")
-    expected = {"no_credentials": 401, "malformed_credentials": 401, "wrong_password": 401,
-                "another_orders_credentials": 401, "oversize": 413, "malformed_body": 400,
-                "unknown_reference": 404, "unknown_status": 400, "another_screening": 400}[case]
+    expected = {
+        "no_credentials": 401,
+        "malformed_credentials": 401,
+        "wrong_password": 401,
+        "another_orders_credentials": 401,
+        "oversize": 413,
+        "malformed_body": 400,
+        "unknown_reference": 404,
+        "unknown_status": 400,
+        "another_screening": 400,
+    }[case]
     if case == "no_credentials":
         auth = {}
     elif case == "malformed_credentials":

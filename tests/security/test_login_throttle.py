@@ -42,23 +42,32 @@ def test_the_throttle_is_per_username_and_address(account_manager, other_account
     other_user = Client().post("/login/", {"username": "am-bob", "password": "pw-bob-1"})
     assert other_user.status_code == 302
     other_address = Client(REMOTE_ADDR="10.9.9.9").post(
-        "/login/", {"username": "am-alice", "password": "pw-alice-1"})
+        "/login/", {"username": "am-alice", "password": "pw-alice-1"}
+    )
     assert other_address.status_code == 302
 
 
 def test_a_success_below_the_limit_resets_the_count(account_manager):
     client = Client()
     _fail(client, "/login/", "am-alice", LOGIN_FAILURE_LIMIT - 1)
-    assert client.post("/login/", {"username": "am-alice", "password": "pw-alice-1"}).status_code == 302
+    assert (
+        client.post("/login/", {"username": "am-alice", "password": "pw-alice-1"}).status_code
+        == 302
+    )
     client.logout()
     _fail(client, "/login/", "am-alice", LOGIN_FAILURE_LIMIT - 1)
-    assert client.post("/login/", {"username": "am-alice", "password": "pw-alice-1"}).status_code == 302
+    assert (
+        client.post("/login/", {"username": "am-alice", "password": "pw-alice-1"}).status_code
+        == 302
+    )
 
 
 def test_the_admin_login_form_is_throttled_too(super_admin):
     client = Client()
     _fail(client, "/admin/login/", "root-admin", LOGIN_FAILURE_LIMIT)
-    response = client.post("/admin/login/", {"username": "root-admin", "password": "pw-root-admin-1"})
+    response = client.post(
+        "/admin/login/", {"username": "root-admin", "password": "pw-root-admin-1"}
+    )
     assert response.status_code == 429
     assert THROTTLED_MESSAGE in response.content.decode()
     assert "_auth_user_id" not in client.session

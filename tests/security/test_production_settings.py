@@ -16,14 +16,19 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def _production_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
+    }
     env.update(
-        DJANGO_DEBUG="0", PORTAL_ENV_FILE=os.devnull,
+        DJANGO_DEBUG="0",
+        PORTAL_ENV_FILE=os.devnull,
         DJANGO_SETTINGS_MODULE="integration_portal.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         FIELD_ENCRYPTION_KEYS="prod-1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
-        DJANGO_ALLOWED_HOSTS="portal.example.com", PORTAL_VAR_DIR=str(tmp_path),
+        DJANGO_ALLOWED_HOSTS="portal.example.com",
+        PORTAL_VAR_DIR=str(tmp_path),
     )
     return env
 
@@ -31,7 +36,11 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
 def test_check_deploy_is_clean_for_production_settings(tmp_path):
     proc = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=_production_env(tmp_path), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no issues" in proc.stdout
@@ -61,11 +70,23 @@ print(json.dumps({
 def test_production_responses_carry_hsts_secure_cookies_and_the_csp(tmp_path):
     env = _production_env(tmp_path)
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'probe.sqlite3'}"
-    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert migrate.returncode == 0, migrate.stderr
-    proc = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["redirect"] == [301, "https://portal.example.com/login/"]

@@ -22,8 +22,21 @@ def test_bandit_finds_nothing_new_over_the_reviewed_baseline():
     if not bandit.exists() and not shutil.which("bandit"):
         service_unavailable("bandit is not installed (requirements-dev.txt)")
     proc = subprocess.run(
-        [str(bandit if bandit.exists() else "bandit"), "-q", "-r", "integration_portal",
-         "connectors", "orders", "-x", "*/tests/*,*/migrations/*", "-b", str(BASELINE)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            str(bandit if bandit.exists() else "bandit"),
+            "-q",
+            "-r",
+            "integration_portal",
+            "connectors",
+            "orders",
+            "-x",
+            "*/tests/*,*/migrations/*",
+            "-b",
+            str(BASELINE),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

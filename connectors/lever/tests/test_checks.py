@@ -16,8 +16,11 @@ from connectors.models import Tenant
 def make_tenant(fake, api_key, **fields) -> Tenant:
     fields.setdefault("trigger_stage_ids", [BG_CHECK_STAGE_ID])
     return Tenant(
-        slug="acme", name="Acme", lever_base_url=fake.base_url,
-        lever_api_key=Secret(api_key) if api_key else None, **fields,
+        slug="acme",
+        name="Acme",
+        lever_base_url=fake.base_url,
+        lever_api_key=Secret(api_key) if api_key else None,
+        **fields,
     )
 
 
@@ -32,16 +35,21 @@ def test_working_key_names_trigger_stages_and_finds_the_note_author(fake, api_ke
     tenant = make_tenant(fake, api_key, note_author_user_id=author["id"])
     result = lever_check(tenant)
     assert result["status"] == "ok", result
-    assert result["stages"] == [{"id": BG_CHECK_STAGE_ID, "name": "Background Check",
-                                 "known": True}]
+    assert result["stages"] == [
+        {"id": BG_CHECK_STAGE_ID, "name": "Background Check", "known": True}
+    ]
     assert result["note_author"] == {"id": author["id"], "name": author["name"], "found": True}
     assert result["detail"] == "The Lever API key works."
     assert_safe(result, api_key)
 
 
 def test_unknown_stage_and_missing_author_are_flagged(fake, api_key):
-    tenant = make_tenant(fake, api_key, trigger_stage_ids=[BG_CHECK_STAGE_ID, "gone-stage"],
-                         note_author_user_id="no-such-user")
+    tenant = make_tenant(
+        fake,
+        api_key,
+        trigger_stage_ids=[BG_CHECK_STAGE_ID, "gone-stage"],
+        note_author_user_id="no-such-user",
+    )
     result = lever_check(tenant)
     assert result["status"] == "ok"
     assert result["stages"][1] == {"id": "gone-stage", "name": None, "known": False}

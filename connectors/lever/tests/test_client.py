@@ -116,7 +116,9 @@ def test_create_list_and_update_notes(fake, api_key, client):
     second = client.create_note(opp_id, value="second")
     [n1, n2] = client.list_notes(opp_id)
     assert n1 == Note(note_id, text, stored["createdAt"])
-    assert n2.id == second and n2.text == "second" and fake.notes(api_key, opp_id)[1]["user"] is None
+    assert (
+        n2.id == second and n2.text == "second" and fake.notes(api_key, opp_id)[1]["user"] is None
+    )
 
     client.update_note(opp_id, note_id, value="corrected")
     assert fake.notes(api_key, opp_id)[0]["value"] == "corrected"
@@ -330,8 +332,12 @@ def test_client_repr_and_errors_never_show_the_key(fake, api_key, client):
 
 def test_for_tenant_uses_the_stored_key_rates_and_base_url(fake, api_key):
     tenant = Tenant(
-        slug="acme", name="Acme", lever_base_url=fake.base_url, lever_api_key=Secret(api_key),
-        lever_rate_per_s=5.0, lever_burst=3,
+        slug="acme",
+        name="Acme",
+        lever_base_url=fake.base_url,
+        lever_api_key=Secret(api_key),
+        lever_rate_per_s=5.0,
+        lever_burst=3,
     )
     lever = LeverClient.for_tenant(tenant, limiter=LocalLimiter())
     assert (lever.base_url, lever.rate, lever.burst) == (fake.base_url, 5.0, 3)
@@ -355,8 +361,9 @@ def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
     assert opp.name == "José Núñez-O'Brien" and opp.emails == ["jose.nunez@example.com"]
     assert opp.phones == [Phone(None, "+1 416 555 0100")]
     assert opp.stage == "00922a60-7c15-422b-b086-f62000824fd7" and opp.tags == ["Finance"]
-    assert opp.stage_changes[-1] == StageChange("00922a60-7c15-422b-b086-f62000824fd7",
-                                                1764064800123)
+    assert opp.stage_changes[-1] == StageChange(
+        "00922a60-7c15-422b-b086-f62000824fd7", 1764064800123
+    )
     assert opp.show_url.endswith(data["id"]) and opp.posting_tags == ["executive-ca"]
     expanded = _parse_opportunity({**data, "stage": {"id": "offer", "text": "Offer"}}, [])
     assert expanded.stage == "offer"

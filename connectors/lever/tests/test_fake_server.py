@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_move_to_stage_updates_the_candidate_and_posts_a_signed_webhook(fake, api_key, receiver):
-    opp_id = fake.add_opportunity(api_key, name="Ada", emails=["a@example.com"],
-                                  stage="applicant-new")
+    opp_id = fake.add_opportunity(
+        api_key, name="Ada", emails=["a@example.com"], stage="applicant-new"
+    )
     body = fake.move_to_stage(
         api_key, opp_id, BG_CHECK_STAGE_ID, webhook_url=receiver.url, signature_token="sig-tok-1"
     )
@@ -28,9 +29,11 @@ def test_move_to_stage_updates_the_candidate_and_posts_a_signed_webhook(fake, ap
     assert receiver.headers[0]["Content-Type"] == "application/json"
     assert body["event"] == "candidateStageChange"
     assert body["data"] == {
-        "opportunityId": opp_id, "candidateId": opp_id,
+        "opportunityId": opp_id,
+        "candidateId": opp_id,
         "contactId": fake.opportunity(api_key, opp_id)["contact"],
-        "toStageId": BG_CHECK_STAGE_ID, "fromStageId": "applicant-new",
+        "toStageId": BG_CHECK_STAGE_ID,
+        "fromStageId": "applicant-new",
     }
     assert signature_matches(body, ["sig-tok-1"]) and not signature_matches(body, ["other"])
     assert abs(body["triggeredAt"] - time.time() * 1000) < 5000
@@ -76,9 +79,10 @@ def test_token_bucket_answers_429_with_retry_after(fake, api_key):
         headers.append(response.headers)
     assert statuses == [200, 200, 200, 429]
     assert headers[3]["Retry-After"] == "1"
-    assert requests.get(f"{fake.base_url}/stages", auth=(api_key, ""), timeout=5).json()[
-        "code"
-    ] == "TooManyRequests"
+    assert (
+        requests.get(f"{fake.base_url}/stages", auth=(api_key, ""), timeout=5).json()["code"]
+        == "TooManyRequests"
+    )
 
 
 def test_token_bucket_can_answer_429_without_any_wait_header(fake, api_key):
@@ -114,16 +118,33 @@ def test_request_log_names_the_key_by_id_and_hash_never_the_key(fake, api_key, c
 
 def test_control_api_drives_the_fake(fake, receiver):
     control = f"{fake.root_url}/_control"
-    assert requests.post(f"{control}/accounts", json={"api_key": "ctl-key-123456"},
-                         timeout=5).status_code == 201
-    opp = requests.post(f"{control}/opportunities", timeout=5, json={
-        "api_key": "ctl-key-123456", "name": "Ctl Candidate", "emails": ["c@example.com"],
-        "posting_tags": ["executive-ca"],
-    }).json()["id"]
-    moved = requests.post(f"{control}/move", timeout=5, json={
-        "key_id": "acct-1", "opportunity_id": opp, "stage_id": BG_CHECK_STAGE_ID,
-        "webhook_url": receiver.url, "signature_token": "ctl-token",
-    }).json()["body"]
+    assert (
+        requests.post(
+            f"{control}/accounts", json={"api_key": "ctl-key-123456"}, timeout=5
+        ).status_code
+        == 201
+    )
+    opp = requests.post(
+        f"{control}/opportunities",
+        timeout=5,
+        json={
+            "api_key": "ctl-key-123456",
+            "name": "Ctl Candidate",
+            "emails": ["c@example.com"],
+            "posting_tags": ["executive-ca"],
+        },
+    ).json()["id"]
+    moved = requests.post(
+        f"{control}/move",
+        timeout=5,
+        json={
+            "key_id": "acct-1",
+            "opportunity_id": opp,
+            "stage_id": BG_CHECK_STAGE_ID,
+            "webhook_url": receiver.url,
+            "signature_token": "ctl-token",
+        },
+    ).json()["body"]
     assert receiver.bodies == [moved] and signature_matches(moved, ["ctl-token"])
     requests.post(f"{control}/faults", json={"status": 500, "count": 1}, timeout=5)
     first = requests.get(f"{fake.base_url}/stages", auth=("ctl-key-123456", ""), timeout=5)
@@ -135,8 +156,9 @@ def test_control_api_drives_the_fake(fake, receiver):
         BG_CHECK_STAGE_ID
     )
     assert requests.post(f"{control}/faults", json={"bogus": 1}, timeout=5).status_code == 400
-    assert requests.post(f"{control}/verify-connection", timeout=5, json={
-        "webhook_url": receiver.url}).json() == {"status": 200}
+    assert requests.post(
+        f"{control}/verify-connection", timeout=5, json={"webhook_url": receiver.url}
+    ).json() == {"status": 200}
 
 
 def test_candidate_page_lists_notes_newest_first_as_a_recruiter_reads_them(fake, api_key, client):
@@ -170,9 +192,21 @@ def test_fake_server_runs_as_a_process_with_the_demo_seed():
         port = probe.port
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.lever.fake_server", "--port", str(port),
-         "--seed-demo", "-", "demo-signature-token"],
-        cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "connectors.lever.fake_server",
+            "--port",
+            str(port),
+            "--seed-demo",
+            "-",
+            "demo-signature-token",
+        ],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         proc.stdin.write("demo-api-key-0001\n")
@@ -183,8 +217,11 @@ def test_fake_server_runs_as_a_process_with_the_demo_seed():
         ada = DEMO_SEED["candidates"]["ada"]["opportunity_id"]
         for _ in range(50):
             try:
-                got = requests.get(f"http://127.0.0.1:{port}/v1/opportunities/{ada}",
-                                   auth=("demo-api-key-0001", ""), timeout=2)
+                got = requests.get(
+                    f"http://127.0.0.1:{port}/v1/opportunities/{ada}",
+                    auth=("demo-api-key-0001", ""),
+                    timeout=2,
+                )
                 break
             except requests.ConnectionError:
                 time.sleep(0.05)

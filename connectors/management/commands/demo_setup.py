@@ -16,8 +16,10 @@ DEMO_SLUG = "demo"
 
 
 def demo_ports() -> tuple[int, int]:
-    return (int(os.environ.get("DEMO_LEVER_PORT", "8101")),
-            int(os.environ.get("DEMO_BACKCHECK_PORT", "8102")))
+    return (
+        int(os.environ.get("DEMO_LEVER_PORT", "8101")),
+        int(os.environ.get("DEMO_BACKCHECK_PORT", "8102")),
+    )
 
 
 class Command(BaseCommand):
@@ -66,12 +68,13 @@ class Command(BaseCommand):
         tenant.backcheck_client_secret = DEFAULT_CLIENT_SECRET
         tenant.save()
         Package.objects.update_or_create(
-            tenant=tenant, code="std-ca",
+            tenant=tenant,
+            code="std-ca",
             defaults={"name": "Standard Canada", "lever_tag": "standard-ca", "is_default": True},
         )
         Package.objects.update_or_create(
-            tenant=tenant, code="exec-ca",
-            defaults={"name": "Executive Canada", "lever_tag": "executive-ca",
-                      "is_default": False},
+            tenant=tenant,
+            code="exec-ca",
+            defaults={"name": "Executive Canada", "lever_tag": "executive-ca", "is_default": False},
         )
         return tenant

@@ -35,57 +35,79 @@ class Command(BaseCommand):
         opportunity_id = candidate["opportunity_id"]
         lever_port, _ = demo_ports()
         started = time.monotonic()
-        seen_notes = LeverNote.objects.filter(tenant=tenant,
-                                              opportunity_id=opportunity_id).count()
+        seen_notes = LeverNote.objects.filter(tenant=tenant, opportunity_id=opportunity_id).count()
         try:
             with HttpClient(f"http://127.0.0.1:{lever_port}") as fake_lever:
-                fake_lever.request("POST", "/_control/move", json_body={
-                    "api_key": tenant.lever_api_key.reveal(),
-                    "opportunity_id": opportunity_id,
-                    "stage_id": DEMO_SEED["background_check_stage_id"],
-                    "webhook_url": tenant.webhook_url,
-                    "async": True,
-                })
+                fake_lever.request(
+                    "POST",
+                    "/_control/move",
+                    json_body={
+                        "api_key": tenant.lever_api_key.reveal(),
+                        "opportunity_id": opportunity_id,
+                        "stage_id": DEMO_SEED["background_check_stage_id"],
+                        "webhook_url": tenant.webhook_url,
+                        "async": True,
+                    },
+                )
         except HttpError as exc:
-            raise CommandError(f"The fake Lever did not take the move ({exc}); is `make run` "
-                               "running?") from None
-        self.stdout.write(f"Moved {candidate['name']} to \"Background Check\" in the fake Lever.")
+            raise CommandError(
+                f"The fake Lever did not take the move ({exc}); is `make run` running?"
+            ) from None
+        self.stdout.write(f'Moved {candidate["name"]} to "Background Check" in the fake Lever.')
         self.stdout.write(f"  Portal:        {settings.PUBLIC_BASE_URL}/")
-        self.stdout.write(f"  Lever's view:  http://127.0.0.1:{lever_port}/candidates/"
-                          f"{opportunity_id}")
+        self.stdout.write(
+            f"  Lever's view:  http://127.0.0.1:{lever_port}/candidates/{opportunity_id}"
+        )
         self._follow(tenant, opportunity_id, seen_notes, started, options["timeout"])
 
     def _follow(self, tenant, opportunity_id, seen_notes, started, timeout) -> None:
         last_status = None
         posted = 0
         while time.monotonic() - started < timeout:
-            notes = list(LeverNote.objects.filter(
-                tenant=tenant, opportunity_id=opportunity_id, state=LeverNote.State.DELIVERED
-            ).order_by("delivered_at", "id")[seen_notes:])
+            notes = list(
+                LeverNote.objects.filter(
+                    tenant=tenant, opportunity_id=opportunity_id, state=LeverNote.State.DELIVERED
+                ).order_by("delivered_at", "id")[seen_notes:]
+            )
             for note in notes:
                 seen_notes += 1
                 posted += 1
                 self.stdout.write(f"\n  note posted to Lever ({time.monotonic() - started:.1f}s):")
                 for line in note.text.splitlines():
                     self.stdout.write(f"    | {line}")
-            order = Order.objects.filter(tenant=tenant, opportunity_id=opportunity_id,
-                                         created_at__gte=_since(started)).first()
+            order = Order.objects.filter(
+                tenant=tenant, opportunity_id=opportunity_id, created_at__gte=_since(started)
+            ).first()
             if order and order.status != last_status and order.status:
                 last_status = order.status
                 self.stdout.write(f"\n  order {order.pk}: {order.status}")
-            if order and not order.is_active and order.status and not LeverNote.objects.filter(
-                order=order).exclude(state=LeverNote.State.DELIVERED).exists():
-                self.stdout.write(f"\nDone in {time.monotonic() - started:.1f}s: order "
-                                  f"{order.pk} is {order.status} (score {order.score or '—'}).")
+            if (
+                order
+                and not order.is_active
+                and order.status
+                and not LeverNote.objects.filter(order=order)
+                .exclude(state=LeverNote.State.DELIVERED)
+                .exists()
+            ):
+                self.stdout.write(
+                    f"\nDone in {time.monotonic() - started:.1f}s: order "
+                    f"{order.pk} is {order.status} (score {order.score or '—'})."
+                )
                 return
-            if order is None and posted and LeverNote.objects.filter(
-                tenant=tenant, opportunity_id=opportunity_id, kind=LeverNote.Kind.ERROR
-            ).exists():
+            if (
+                order is None
+                and posted
+                and LeverNote.objects.filter(
+                    tenant=tenant, opportunity_id=opportunity_id, kind=LeverNote.Kind.ERROR
+                ).exists()
+            ):
                 self.stdout.write("\nDone: the candidate could not be ordered (see the note).")
                 return
             time.sleep(0.5)
-        raise CommandError(f"The case did not finish within {timeout:.0f}s; open the portal to "
-                           "see where it stands.")
+        raise CommandError(
+            f"The case did not finish within {timeout:.0f}s; open the portal to "
+            "see where it stands."
+        )
 
 
 def _since(started_monotonic: float):

@@ -27,7 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["failed"]:
             if options["kind"] or options["id"]:
-                raise CommandError("Use either 'replay KIND ID' or 'replay --failed --tenant SLUG'.")
+                raise CommandError(
+                    "Use either 'replay KIND ID' or 'replay --failed --tenant SLUG'."
+                )
             self._replay_failed(options["tenant"])
             return
         if not options["kind"] or options["id"] is None:
