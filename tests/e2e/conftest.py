@@ -47,6 +47,72 @@ def wait_until(
         time.sleep(interval)
 
 
+def worker_argv(concurrency: int, name: str) -> list[str]:
+    """The Celery worker command of the test harnesses (no gossip, mingle or heartbeat: a test's
+    worker has no peers to talk to)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "integration_portal",
+        "worker",
+        "-l",
+        "INFO",
+        "-c",
+        str(concurrency),
+        "-P",
+        "prefork",
+        "-n",
+        name,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+def wire_tenant(
+    lever,
+    backcheck,
+    portal_url: str,
+    *,
+    key_prefix: str,
+    name: str,
+    slug: str,
+    default_package: bool = True,
+    **fields,
+) -> Wired:
+    """A tenant with its own Lever account on `lever` (the demo seed, SIGNATURE_TOKEN) and
+    `backcheck`'s credentials, and a "std-ca" package tagged "standard-ca"."""
+    import secrets
+
+    from connectors.lever.fake_server import DEMO_SEED, seed_demo
+    from connectors.models import Package, Tenant
+
+    api_key = key_prefix + secrets.token_hex(12)
+    seed_demo(lever, api_key, SIGNATURE_TOKEN)
+    tenant = Tenant.objects.create(
+        name=name,
+        slug=slug,
+        lever_base_url=lever.base_url,
+        backcheck_base_url=backcheck.url,
+        trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
+        lever_api_key=api_key,
+        lever_signature_token=SIGNATURE_TOKEN,
+        backcheck_client_id=backcheck.client_id,
+        backcheck_client_secret=backcheck.client_secret,
+        **fields,
+    )
+    Package.objects.create(
+        tenant=tenant,
+        code="std-ca",
+        name="Standard Canada",
+        lever_tag="standard-ca",
+        is_default=default_package,
+    )
+    return Wired(tenant, lever, backcheck, api_key, portal_url)
+
+
 @pytest.fixture(scope="session")
 def e2e_services(django_db_setup, django_db_blocker) -> None:
     """PostgreSQL and Redis are required: a worker process cannot share SQLite's memory DB."""
@@ -66,25 +132,7 @@ class WorkerProcess:
     def start(self) -> None:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "integration_portal",
-                "worker",
-                "-l",
-                "INFO",
-                "-c",
-                "2",
-                "-P",
-                "prefork",
-                "-n",
-                f"e2e-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            worker_argv(2, f"e2e-{os.getpid()}@%h"),
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -203,48 +251,25 @@ def wired(celery_worker_process, transactional_db, live_server):
     import secrets
 
     from connectors.backcheck.fake_server import FakeBackcheck
-    from connectors.lever.fake_server import DEMO_SEED, FakeLever, seed_demo
-    from connectors.models import Package, Tenant
+    from connectors.lever.fake_server import FakeLever
 
     started = []
 
-    def make(
-        *,
-        piecemeal: bool = False,
-        cma: bool = False,
-        step_seconds: float = 0.3,
-        default_package: bool = True,
-        **tenant_fields,
-    ) -> Wired:
+    def make(*, step_seconds: float = 0.3, **tenant_fields) -> Wired:
         lever = FakeLever(webhook_retry_gaps=(0.2, 0.4, 0.8, 1.0, 1.0)).start()
         backcheck = FakeBackcheck(
             step_seconds=step_seconds, callback_retry_seconds=0.5, first_order_number=123
         ).start()
         started.extend([lever, backcheck])
-        api_key = "e2e-lever-key-" + secrets.token_hex(12)
-        seed_demo(lever, api_key, SIGNATURE_TOKEN)
-        tenant = Tenant.objects.create(
+        return wire_tenant(
+            lever,
+            backcheck,
+            live_server.url,
+            key_prefix="e2e-lever-key-",
             name="E2E Corp",
             slug="e2e-" + secrets.token_hex(3),
-            lever_base_url=lever.base_url,
-            backcheck_base_url=backcheck.url,
-            trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
-            lever_api_key=api_key,
-            lever_signature_token=SIGNATURE_TOKEN,
-            backcheck_client_id=backcheck.client_id,
-            backcheck_client_secret=backcheck.client_secret,
-            piecemeal=piecemeal,
-            cma=cma,
             **tenant_fields,
         )
-        Package.objects.create(
-            tenant=tenant,
-            code="std-ca",
-            name="Standard Canada",
-            lever_tag="standard-ca",
-            is_default=default_package,
-        )
-        return Wired(tenant, lever, backcheck, api_key, live_server.url)
 
     yield make
     for fake in started:

@@ -33,7 +33,13 @@ import requests
 from django.db import connection
 
 from conftest import service_unavailable
-from tests.e2e.conftest import SIGNATURE_TOKEN, Wired, wait_until, worker_env
+from tests.e2e.conftest import (
+    Wired,
+    wait_until,
+    wire_tenant,
+    worker_argv,
+    worker_env,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -357,25 +363,7 @@ class Stack:
         name = f"rel-{os.getpid()}-{secrets.token_hex(3)}@%h"
         proc = Proc(
             "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "integration_portal",
-                "worker",
-                "-l",
-                "INFO",
-                "-c",
-                str(concurrency),
-                "-P",
-                "prefork",
-                "-n",
-                name,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            worker_argv(concurrency, name),
             self.base_env(PUBLIC_BASE_URL=self.portal_url, **extra),
             self._name("worker"),
         )
@@ -468,33 +456,18 @@ def make_tenant(
 ) -> Wired:
     """A tenant on `lever`/`backcheck` with its own Lever account and `candidates` extra
     opportunities (named c0, c1, …; tagged for the default package)."""
-    from connectors.lever.fake_server import DEMO_SEED, seed_demo
-    from connectors.models import Package, Tenant
-
-    api_key = "rel-lever-key-" + secrets.token_hex(12)
-    seed_demo(lever, api_key, SIGNATURE_TOKEN)
-    tenant = Tenant.objects.create(
+    wired = wire_tenant(
+        lever,
+        backcheck,
+        stack.portal_url,
+        key_prefix="rel-lever-key-",
         name=f"Rel {slug or ''}".strip(),
         slug=slug or "rel-" + secrets.token_hex(3),
-        lever_base_url=lever.base_url,
-        backcheck_base_url=backcheck.url,
-        trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
-        lever_api_key=api_key,
-        lever_signature_token=SIGNATURE_TOKEN,
-        backcheck_client_id=backcheck.client_id,
-        backcheck_client_secret=backcheck.client_secret,
         piecemeal=piecemeal,
         cma=cma,
         **fields,
     )
-    Package.objects.create(
-        tenant=tenant,
-        code="std-ca",
-        name="Standard Canada",
-        lever_tag="standard-ca",
-        is_default=True,
-    )
-    wired = Wired(tenant, lever, backcheck, api_key, stack.portal_url)
+    api_key = wired.api_key
     wired.extra = [
         lever.add_opportunity(
             api_key,

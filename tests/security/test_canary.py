@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from tests.reliability.conftest import ROOT, SIGNATURE_TOKEN, stage_body, wait_until
+from tests.e2e.conftest import SIGNATURE_TOKEN
+from tests.reliability.conftest import ROOT, stage_body, wait_until
 from tests.security.conftest import CANARY, World, leaked
 from tests.security.test_access_sweep import _path, _project_urls
 
