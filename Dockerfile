@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+# A hashed lock (requirements.in → pip-compile): every package pinned and verified.
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 # Static files are collected at build time (debug only for this step: no secrets exist yet);
