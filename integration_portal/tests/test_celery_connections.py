@@ -29,7 +29,9 @@ def _run_task(fixup: DjangoWorkerFixup, work) -> None:
 
 
 @pytest.fixture
-def fixup(monkeypatch):
+def fixup(postgres, monkeypatch):
+    # PostgreSQL only: CONN_MAX_AGE is what is under test, and SQLite's in-memory test database
+    # would vanish with the connection this test breaks on purpose.
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
     connection.close()  # the next connection is opened under CONN_MAX_AGE = 60
     yield DjangoWorkerFixup(app)
