@@ -202,3 +202,15 @@ class IntakeLink(models.Model):
     @property
     def attempts_left(self) -> int:
         return max(0, self.MAX_FAILED_ATTEMPTS - self.failed_attempts)
+
+
+class EncryptionCanary(models.Model):
+    """One row holding a random value encrypted like every credential. /readyz decrypts it, so a
+    wrong or missing FIELD_ENCRYPTION_KEYS shows as "not ready: encryption" before any webhook
+    meets it; rotate_encryption_keys re-encrypts it with the other secrets."""
+
+    value = EncryptedSecretField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return "encryption canary"

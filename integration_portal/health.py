@@ -1,6 +1,13 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+Readiness checks the database and the broker itself; apps add their own checks from their
+`AppConfig.ready()` with `register_readiness_check` (connectors adds `encryption`), so this base
+module never imports an app.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -12,6 +19,14 @@ from django.views.decorators.http import require_GET
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+# name → check returning None when ready, else a short reason (never a secret).
+_READINESS_CHECKS: dict[str, Callable[[], str | None]] = {}
+
+
+def register_readiness_check(name: str, check: Callable[[], str | None]) -> None:
+    _READINESS_CHECKS[name] = check
 
 
 def _check_database() -> str | None:
@@ -39,12 +54,13 @@ def _check_broker() -> str | None:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
+    checks.update((name, check()) for name, check in _READINESS_CHECKS.items())
     failing = [name for name, problem in checks.items() if problem]
     body = {name: ("ok" if problem is None else "unavailable") for name, problem in checks.items()}
     if failing:
         body.update(
             error="not_ready",
-            detail="Not ready: " + ", ".join(failing) + " unreachable.",
+            detail="Not ready: " + ", ".join(f"{name} ({checks[name]})" for name in failing) + ".",
         )
         return JsonResponse(body, status=503)
     body["status"] = "ready"

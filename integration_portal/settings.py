@@ -29,7 +29,7 @@ TESTING = env.bool("PORTAL_TESTING", default=False)
 # --- secrets: no production defaults -------------------------------------------------------
 _missing = [
     name
-    for name in ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
+    for name in ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "CALLBACK_HMAC_KEY")
     if not env.str(name, default="").strip()
 ]
 if _missing and not DEBUG:
@@ -37,6 +37,12 @@ if _missing and not DEBUG:
         "The portal refuses to start with DJANGO_DEBUG off and these settings missing: "
         + ", ".join(_missing)
         + ". Set them in the environment or in .env (see .env.example)."
+        + (
+            " An existing installation that never set CALLBACK_HMAC_KEY must set it to its "
+            "current DJANGO_SECRET_KEY value, or the callbacks of open orders stop verifying."
+            if "CALLBACK_HMAC_KEY" in _missing
+            else ""
+        )
     )
 # In debug only, an insecure development key keeps `manage.py` usable before `.env` exists.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or "insecure-development-only-key"
@@ -55,8 +61,9 @@ NOTE_MAX_ATTEMPTS = env.int("NOTE_MAX_ATTEMPTS", default=10)
 RECONCILE_AFTER_S = env.int("RECONCILE_AFTER_S", default=3600)
 # Lifetime of a credential intake link (connectors/intake.py).
 INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
-# Server key for the HMAC of per-order callback passwords (DESIGN.md §6). Separate from
-# SECRET_KEY so that rotating the session key does not lock out every open order.
+# Server key for the HMAC of per-order callback passwords (docs/CONTRACT.md). Its own setting, and
+# required in production, so that rotating DJANGO_SECRET_KEY never locks out every open order;
+# only the debug demo falls back to the secret key.
 CALLBACK_HMAC_KEY = env.str("CALLBACK_HMAC_KEY", default="") or SECRET_KEY
 HTTP_CONNECT_TIMEOUT_S = env.float("HTTP_CONNECT_TIMEOUT_S", default=5.0)
 HTTP_READ_TIMEOUT_S = env.float("HTTP_READ_TIMEOUT_S", default=20.0)

@@ -13,6 +13,7 @@ os.environ.setdefault("PORTAL_TESTING", "1")
 os.environ.setdefault(
     "DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 )
+os.environ.setdefault("CALLBACK_HMAC_KEY", "test-only-callback-hmac-key-0123456789abcdef")
 # One test key; tests of rotation build their own keyrings.
 os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",

@@ -110,3 +110,19 @@ def test_rotation_without_any_key_configured_is_a_hard_error(tenant):
     with override_settings(FIELD_ENCRYPTION_KEYS=""):
         with pytest.raises(CommandError, match="FIELD_ENCRYPTION_KEYS is not set"):
             call_command("rotate_encryption_keys", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_rotation_re_encrypts_the_readiness_canary_with_the_other_secrets(client):
+    from connectors.models import EncryptionCanary
+
+    assert client.get("/readyz").json()["encryption"] == "ok"  # first start writes it
+    with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY},{OLD}"):
+        call_command("rotate_encryption_keys", stdout=StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM connectors_encryptioncanary")
+        (stored,) = cursor.fetchone()
+    assert key_id_of(stored) == "k2"
+    with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY}"):
+        assert EncryptionCanary.objects.get().value
+        assert client.get("/readyz").json()["encryption"] == "ok"

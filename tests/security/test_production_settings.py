@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -27,6 +28,7 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="integration_portal.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         FIELD_ENCRYPTION_KEYS="prod-1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
+        CALLBACK_HMAC_KEY=secrets.token_urlsafe(32),
         DJANGO_ALLOWED_HOSTS="portal.example.com",
         PORTAL_VAR_DIR=str(tmp_path),
     )
@@ -54,6 +56,9 @@ from django.test import Client
 client = Client(HTTP_HOST="portal.example.com")
 plain = client.get("/login/")
 secure = client.get("/login/", secure=True)
+import re
+css = re.search(r'href="(/static/[^"]+[.]css)"', secure.content.decode()).group(1)
+static = client.get(css, secure=True)
 print(json.dumps({
     "redirect": [plain.status_code, plain.get("Location", "")],
     "hsts": secure.get("Strict-Transport-Security", ""),
@@ -63,6 +68,9 @@ print(json.dumps({
     "csrf_cookie_secure": secure.cookies["csrftoken"]["secure"] if "csrftoken" in secure.cookies else None,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "session_httponly": settings.SESSION_COOKIE_HTTPONLY,
+    "css": css,
+    "css_status": static.status_code,
+    "css_cache": static.get("Cache-Control", ""),
 }))
 """
 
@@ -79,6 +87,15 @@ def test_production_responses_carry_hsts_secure_cookies_and_the_csp(tmp_path):
         timeout=120,
     )
     assert migrate.returncode == 0, migrate.stderr
+    collect = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collect.returncode == 0, collect.stderr
     proc = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=ROOT,
@@ -95,3 +112,7 @@ def test_production_responses_carry_hsts_secure_cookies_and_the_csp(tmp_path):
     assert seen["nosniff"] == "nosniff" and seen["frame"] == "DENY"
     assert seen["csrf_cookie_secure"] is True
     assert seen["session_cookie_secure"] is True and seen["session_httponly"] is True
+    # Static files under hashed names (WhiteNoise's manifest storage), cached for good.
+    assert re.fullmatch(r"/static/portal/portal\.[0-9a-f]{12}\.css", seen["css"]), seen["css"]
+    assert seen["css_status"] == 200
+    assert "max-age=315360000" in seen["css_cache"] and "immutable" in seen["css_cache"]
