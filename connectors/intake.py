@@ -378,7 +378,7 @@ def _record_refusal(
 
 
 def _notify_creator(link_id: int) -> None:
-    """Email the link's creator, when the operator configured outgoing mail (EMAIL_HOST).
+    """Email the link's creator, when the operator configured outgoing mail (EMAIL_URL).
 
     The tenant page shows the notice in any case; mail is a convenience, so a mail failure is
     logged and never undoes the stored credentials.
@@ -386,7 +386,7 @@ def _notify_creator(link_id: int) -> None:
     link = IntakeLink.objects.select_related("tenant", "created_by").filter(pk=link_id).first()
     if link is None or link.created_by is None or not link.created_by.email:
         return
-    if not settings.is_overridden("EMAIL_HOST"):
+    if not settings.EMAIL_URL:
         return
     tenant_url = f"{settings.PUBLIC_BASE_URL}{reverse('tenant-detail', args=[link.tenant.slug])}"
     body = (

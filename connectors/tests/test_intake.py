@@ -518,7 +518,7 @@ def test_the_creator_is_emailed_when_outgoing_mail_is_configured(
 ):
     _, token = new_link(acme, super_admin)
     with override_settings(
-        EMAIL_HOST="smtp.example.test",
+        EMAIL_URL="smtp://smtp.example.test:25",
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     ):
         with django_capture_on_commit_callbacks(execute=True):
