@@ -4,9 +4,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q --require-hashes
 
-.PHONY: run test smoke lint bench bench-smoke clean
+.PHONY: run test smoke rehearse lint lock bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 $(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
+
+# requirements.txt and requirements-dev.txt are hashed locks generated from the two .in files:
+# edit an .in file, then run this (add --upgrade-package NAME to move one pin).
+COMPILE := $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.dev
+	$(COMPILE) -o requirements.txt requirements.in
+	$(COMPILE) -o requirements-dev.txt requirements-dev.in
 
 run: $(VENV)/.runtime
 	$(BIN)/python scripts/write_env.py
@@ -32,6 +40,12 @@ test: $(VENV)/.dev
 # The embedded-defaults mode (SQLite + filesystem broker) booted for real; CI runs it.
 smoke: $(VENV)/.dev
 	$(BIN)/python scripts/smoke_embedded.py
+
+# The production topology rehearsed as plain processes (docs/RUNBOOK.md): a venv built from
+# requirements.txt alone, gunicorn, two Celery workers, one beat, PostgreSQL and Redis.
+# REHEARSAL_DATABASE_URL names the PostgreSQL server (default: postgres@127.0.0.1:5432).
+rehearse: $(VENV)/.dev
+	$(BIN)/python scripts/rehearse.py
 
 # Benchmarks (docs/PERFORMANCE.md): gunicorn, Celery workers, PostgreSQL, Redis and the fakes,
 # in their own database (bench_portal) and Redis DB (8). Needs `wrk` (Debian package).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,36 @@ def test_every_variable_gunicorn_reads_is_listed_in_env_example():
     read |= set(re.findall(r"os\.environ\.get\(\s*'([A-Z][A-Z0-9_]*)'", source))
     assert "WEB_CONCURRENCY" in read
     assert read - documented_variables() == set()
+
+
+def rehearsal_commands() -> dict[str, list[str]]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rehearse", ROOT / "scripts" / "rehearse.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("rehearse", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return {
+        "migrate": module.MIGRATE_COMMAND,
+        "web": module.WEB_COMMAND,
+        "worker": module.WORKER_COMMAND,
+        "beat": module.BEAT_COMMAND,
+    }
+
+
+@pytest.mark.parametrize("service", ["migrate", "web", "worker", "beat"])
+def test_compose_runs_the_commands_the_production_rehearsal_runs(service):
+    # `make rehearse` starts these very commands as plain processes; compose must not drift.
+    assert SERVICES[service]["command"] == rehearsal_commands()[service]
+
+
+def test_the_readme_tells_operators_the_same_commands():
+    readme = (ROOT / "README.md").read_text()
+    for service, argv in rehearsal_commands().items():
+        shown = " ".join(argv).replace("${WORKER_CONCURRENCY:-4}", "4").replace("/app/var", "var")
+        assert shown in readme, f"README does not show the {service} command: {shown}"
+
+
+def test_the_image_leaves_tests_and_benchmarks_out():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"tests", "**/tests", "bench", "conftest.py"} <= set(ignored)
