@@ -40,6 +40,8 @@ def main() -> int:
         f"FIELD_ENCRYPTION_KEYS=demo-1:{key}",
         f"CALLBACK_HMAC_KEY={secrets.token_urlsafe(32)}",
         "PUBLIC_BASE_URL=http://127.0.0.1:8000",
+        # The portal's mails are printed in the web and worker logs.
+        "EMAIL_URL=consolemail://",
         f"DEMO_ADMIN_PASSWORD={secrets.token_urlsafe(12)}",
         *demo_lines(),
         "",
