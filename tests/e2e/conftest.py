@@ -173,7 +173,10 @@ def worker_env(live_server_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the suite runs in random order, and a worker left running after
+# the e2e tests would consume what other tests queue on the same broker (the browser tests check
+# that a resync stays pending until they deliver it themselves).
+@pytest.fixture(scope="package")
 def celery_worker_process(
     e2e_services, live_server, django_db_blocker, tmp_path_factory
 ) -> Iterator[WorkerProcess]:
