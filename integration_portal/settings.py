@@ -58,6 +58,10 @@ INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
 # Server key for the HMAC of per-order callback passwords (DESIGN.md §6). Separate from
 # SECRET_KEY so that rotating the session key does not lock out every open order.
 CALLBACK_HMAC_KEY = env.str("CALLBACK_HMAC_KEY", default="") or SECRET_KEY
+# Outbound calls to loopback, private, link-local, multicast or unspecified addresses, and over
+# plain http, are refused unless this is true (connectors/outbound.py). Only the local demo and
+# the tests, whose fake Lever and Backcheck listen on 127.0.0.1, turn it on.
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env.bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", default=False)
 HTTP_CONNECT_TIMEOUT_S = env.float("HTTP_CONNECT_TIMEOUT_S", default=5.0)
 HTTP_READ_TIMEOUT_S = env.float("HTTP_READ_TIMEOUT_S", default=20.0)
 NOTE_RETRY_BASE_S = env.float("NOTE_RETRY_BASE_S", default=5.0)

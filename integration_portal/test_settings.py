@@ -18,6 +18,8 @@ os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",
     "test-k1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
 )
+# The fake Lever and Backcheck servers listen on 127.0.0.1.
+os.environ.setdefault("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
 os.environ.setdefault(
     "CELERY_BROKER_DIR", os.path.join(tempfile.gettempdir(), "portal-test-broker")
 )

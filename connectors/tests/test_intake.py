@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors import intake, services
+from connectors import intake
 from connectors.lever.fake_server import FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
 from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
@@ -71,13 +71,14 @@ def fake_lever():
 
 @pytest.fixture
 def acme(tenant, fake_lever):
-    services.tenant_update(tenant=tenant, actor="cli", lever_base_url=fake_lever.base_url)
+    # Pointed at the fake without the service, which would clear the key bound to the old URL.
+    Tenant.objects.filter(pk=tenant.pk).update(lever_base_url=fake_lever.base_url)
     return Tenant.objects.get(pk=tenant.pk)
 
 
 @pytest.fixture
 def globex(other_tenant, fake_lever):
-    services.tenant_update(tenant=other_tenant, actor="cli", lever_base_url=fake_lever.base_url)
+    Tenant.objects.filter(pk=other_tenant.pk).update(lever_base_url=fake_lever.base_url)
     return Tenant.objects.get(pk=other_tenant.pk)
 
 
