@@ -10,7 +10,6 @@ tenant's own account managers; another tenant's link is a 404, like every tenant
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from connectors import intake
 from connectors.access import tenant_get_for_user
 from connectors.models import IntakeLink, Tenant
+from integration_portal import proxies
 from integration_portal.redaction import register_secret
 
 SECRET_POST_FIELDS = ("lever_api_key", "signature_token")
@@ -92,13 +92,9 @@ csrf_protect_no_referrer = decorator_from_middleware(_NoReferrerCsrf)
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: a client-supplied X-Forwarded-For would let anyone pick the address the
-    # rate limit and the audit see.
-    value = request.META.get("REMOTE_ADDR") or ""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
+    # X-Forwarded-For counts only from a trusted proxy: otherwise anyone could pick the address
+    # the rate limit and the audit see.
+    return proxies.client_ip(request)
 
 
 def _secret_input() -> forms.PasswordInput:

@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from integration_portal.proxies import forwarded_allow_ips
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -42,6 +44,9 @@ if _missing and not DEBUG:
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or "insecure-development-only-key"
 FIELD_ENCRYPTION_KEYS = env.str("FIELD_ENCRYPTION_KEYS", default="")
 
+# Proxies whose X-Forwarded-For/-Proto are believed; gunicorn reads the same variable
+# (integration_portal/proxies.py).
+FORWARDED_ALLOW_IPS = forwarded_allow_ips()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])

@@ -375,6 +375,25 @@ def test_posts_are_rate_limited_per_ip_across_links(acme, globex, monkeypatch):
     assert submit(Client(), globex_token, REMOTE_ADDR="192.0.2.45").status_code == 200
 
 
+def test_behind_the_proxy_the_per_ip_limit_and_the_audit_see_the_forwarded_client(
+    acme, globex, monkeypatch
+):
+    # Every request arrives from the proxy (127.0.0.1, the default FORWARDED_ALLOW_IPS); one
+    # visitor's tries must not use up everybody else's.
+    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 2)
+    _, acme_token = new_link(acme)
+    link, globex_token = new_link(globex)
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    submit(Client(), acme_token, key=BAD_KEY, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+    submit(Client(), acme_token, key=BAD_KEY, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+    limited = submit(Client(), globex_token, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+    assert limited.status_code == 429
+    other = submit(Client(), globex_token, HTTP_X_FORWARDED_FOR="192.0.2.45", **proxy)
+    assert other.status_code == 200
+    link.refresh_from_db()
+    assert link.used_ip == "192.0.2.45"
+
+
 def test_the_rate_limit_fails_closed_when_its_cache_is_down(acme, monkeypatch):
     _, token = new_link(acme)
 
