@@ -27,6 +27,8 @@ from integration_portal.api import error_response
 from orders.models import Order
 from orders.services.inbound import (
     STAGE_CHANGE,
+    UNSIGNED_TEST_LIMIT_PER_HOUR,
+    UnsignedTestsOverLimit,
     backcheck_callback_store,
     lever_test_delivery_store,
     lever_webhook_store,
@@ -120,6 +122,7 @@ class LeverWebhookView(APIView):
             401: OpenApiResponse(description="bad signature or stale"),
             404: OpenApiResponse(description="unknown webhook id"),
             413: OpenApiResponse(description="body over 256 KiB"),
+            429: OpenApiResponse(description="too many unsigned test deliveries"),
             503: OpenApiResponse(description="database unavailable"),
         },
         auth=[],
@@ -146,9 +149,19 @@ class LeverWebhookView(APIView):
             verified = _signed_by(tenant, body)
         if body.get("data") == {}:
             # Verify Connection: answered even before we know the token (lever-api.md).
-            result = lever_test_delivery_store(
-                tenant=tenant, body=body, raw=raw.decode(), verified=verified
-            )
+            try:
+                result = lever_test_delivery_store(
+                    tenant=tenant, body=body, raw=raw.decode(), verified=verified
+                )
+            except UnsignedTestsOverLimit:
+                response = error_response(
+                    "rate_limited",
+                    f"Over {UNSIGNED_TEST_LIMIT_PER_HOUR} unsigned test deliveries in an hour "
+                    "for this webhook; nothing was stored. Try again later.",
+                    status.HTTP_429_TOO_MANY_REQUESTS,
+                )
+                response["Retry-After"] = "600"
+                return response
             return Response({"status": result.status})
         if not verified:
             return error_response(

@@ -1,0 +1,62 @@
+"""Hostile deliveries to the Lever webhook: unsigned floods, replays, deep nesting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from connectors.models import Tenant
+from orders.models import InboundEvent
+from orders.tests.conftest import signed
+
+pytestmark = pytest.mark.django_db
+
+
+def unsigned_test(padding: int = 0) -> dict:
+    body = signed(data={}, event="candidateHired", token_secret="not-this-tenants-token")
+    if padding:
+        body["padding"] = "x" * padding
+    return body
+
+
+# --- unsigned Verify Connection deliveries --------------------------------------------------
+
+
+def test_an_unsigned_test_delivery_keeps_only_its_hash_and_first_kib(post_webhook):
+    body = unsigned_test(padding=200 * 1024)
+    raw = json.dumps(body).encode()
+    response = post_webhook(None, raw=raw)
+    assert response.status_code == 200 and response.json() == {"status": "test"}
+    event = InboundEvent.objects.get()
+    assert event.signature_verified is False
+    assert len(event.raw_body) == 1024 and raw.decode().startswith(event.raw_body)
+    assert event.payload_hash == hashlib.sha256(raw).hexdigest()
+
+
+def test_unsigned_test_deliveries_are_rate_limited_per_tenant(post_webhook, tenant):
+    for _ in range(20):  # the hourly allowance
+        assert post_webhook(unsigned_test()).status_code == 200
+    refused = post_webhook(unsigned_test())
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "rate_limited" and refused.json()["detail"]
+    assert InboundEvent.objects.count() == 20
+    # Signed deliveries are not counted and not limited.
+    assert post_webhook(signed(data={}, event="candidateHired")).json() == {"status": "test"}
+    assert post_webhook(signed()).json() == {"status": "accepted"}
+    # Another tenant has its own allowance.
+    other = Tenant.objects.create(name="Other", slug="other", trigger_stage_ids=["x"])
+    assert post_webhook(unsigned_test(), webhook_id=other.webhook_id).status_code == 200
+
+
+def test_old_unsigned_test_deliveries_are_pruned(post_webhook, tenant):
+    post_webhook(unsigned_test())
+    post_webhook(signed(data={}, event="candidateHired"))
+    InboundEvent.objects.update(received_at=timezone.now() - timedelta(days=8))
+    post_webhook(unsigned_test())
+    kept = InboundEvent.objects.order_by("pk")
+    assert [e.signature_verified for e in kept] == [True, False]
+    assert kept[1].received_at > timezone.now() - timedelta(minutes=1)
