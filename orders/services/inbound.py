@@ -84,19 +84,26 @@ def lever_test_delivery_store(
         recent = unsigned.filter(received_at__gte=now - timedelta(hours=1)).count()
         if recent >= UNSIGNED_TEST_LIMIT_PER_HOUR:
             raise UnsignedTestsOverLimit
-    event = InboundEvent.objects.create(
-        source=InboundEvent.Source.LEVER,
-        tenant_id=tenant.pk,
-        event_type="verifyConnection",
-        signature_verified=verified,
-        raw_body=raw if verified else raw[:UNSIGNED_TEST_KEEP_BYTES],
-        payload_hash=_hash(raw),
-        state=InboundEvent.State.IGNORED,
-        outcome="test",
-        processed_at=now,
-        reason="Verify Connection test delivery"
-        + ("" if verified else " (signature not verified)"),
-    )
+    token = body["token"] if verified else None
+    try:
+        event = _insert_event(
+            source=InboundEvent.Source.LEVER,
+            tenant_id=tenant.pk,
+            event_type="verifyConnection",
+            lever_token=token,
+            signature_verified=verified,
+            raw_body=raw if verified else raw[:UNSIGNED_TEST_KEEP_BYTES],
+            payload_hash=_hash(raw),
+            state=InboundEvent.State.IGNORED,
+            outcome="test",
+            processed_at=now,
+            reason="Verify Connection test delivery"
+            + ("" if verified else " (signature not verified)"),
+        )
+    except IntegrityError:
+        if token is not None and _is_stored(tenant, token, None):
+            return WebhookResult("duplicate")
+        raise
     if verified:
         _confirm_signature_token(tenant)
     return WebhookResult("test", event_id=event.pk)

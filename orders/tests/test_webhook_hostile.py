@@ -60,3 +60,29 @@ def test_old_unsigned_test_deliveries_are_pruned(post_webhook, tenant):
     kept = InboundEvent.objects.order_by("pk")
     assert [e.signature_verified for e in kept] == [True, False]
     assert kept[1].received_at > timezone.now() - timedelta(minutes=1)
+
+
+# --- replays of a signed test delivery --------------------------------------------------------
+
+
+def test_a_signed_test_delivery_cannot_be_replayed_as_a_stage_change(post_webhook, tenant):
+    test = signed(data={}, event="candidateHired")
+    assert post_webhook(test).json() == {"status": "test"}
+    # Only token and triggeredAt are signed: the same three values with new data.
+    replay = {**test, "event": "candidateStageChange", "id": "evt-replay"}
+    replay["data"] = signed()["data"]
+    response = post_webhook(replay)
+    assert response.status_code == 200 and response.json() == {"status": "duplicate"}
+    assert InboundEvent.objects.count() == 1  # nothing opened, nothing queued
+    assert InboundEvent.objects.get().lever_token == test["token"]
+
+
+def test_a_token_is_single_use_across_all_of_a_tenants_events(post_webhook, tenant):
+    change = signed()
+    assert post_webhook(change).json() == {"status": "accepted"}
+    test_with_same_token = {**change, "data": {}, "id": "evt-other"}
+    assert post_webhook(test_with_same_token).json() == {"status": "duplicate"}
+    again = signed(data={}, event="candidateHired")
+    assert post_webhook(again).json() == {"status": "test"}
+    assert post_webhook(again).json() == {"status": "duplicate"}
+    assert InboundEvent.objects.count() == 2
