@@ -7,7 +7,6 @@ the project's exception handler.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -23,7 +22,7 @@ from connectors.backcheck.credentials import parse_basic_auth, verify_callback_p
 from connectors.backcheck.schema import SchemaError, parse_callback
 from connectors.lever.signature import is_fresh, signature_matches
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_get
-from integration_portal.api import error_response
+from integration_portal.api import error_response, loads_json
 from orders.models import Order
 from orders.services.inbound import (
     STAGE_CHANGE,
@@ -71,7 +70,7 @@ def _unknown_webhook() -> Response:
 
 def _parse_json_object(raw: bytes) -> dict | None:
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = loads_json(raw)
     except (UnicodeDecodeError, ValueError):
         return None
     return body if isinstance(body, dict) else None
@@ -217,7 +216,7 @@ class BackcheckCallbackView(APIView):
         except BodyTooLarge:
             return _too_large()
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = loads_json(raw)
             screening = parse_callback(body, strict_values=False)
         except (UnicodeDecodeError, ValueError) as exc:
             if isinstance(exc, SchemaError):

@@ -86,3 +86,33 @@ def test_a_token_is_single_use_across_all_of_a_tenants_events(post_webhook, tena
     assert post_webhook(again).json() == {"status": "test"}
     assert post_webhook(again).json() == {"status": "duplicate"}
     assert InboundEvent.objects.count() == 2
+
+
+# --- deeply nested JSON -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_deeply_nested_json_on_the_webhook_is_a_400_with_the_error_shape(post_webhook, opener):
+    raw = (opener * (60_000 // len(opener))).encode()  # under the 256 KiB limit
+    response = post_webhook(None, raw=raw)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json" and response.json()["detail"]
+    assert not InboundEvent.objects.exists()
+
+
+def test_deeply_nested_json_on_the_callback_is_a_400_with_the_error_shape(client):
+    response = client.post(
+        "/api/v1/callbacks/backcheck/",
+        data=b"[" * 60_000,
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json" and response.json()["detail"]
+
+
+def test_a_nested_but_reasonable_body_still_parses(post_webhook):
+    body = signed(data={}, event="candidateHired")
+    body["extra"] = json.loads("[" * 40 + "]" * 40)
+    body["text"] = '[{"\\"' * 100  # brackets inside a string are not nesting
+    assert post_webhook(body).json() == {"status": "test"}
