@@ -303,10 +303,17 @@ LOGGING = {
 }
 
 # --- metrics (integration_portal/metrics.py) ------------------------------------------------
-# /metrics is served without login while METRICS_ENABLED; with METRICS_TOKEN set it requires
-# `Authorization: Bearer <token>`. Several gunicorn processes: set PROMETHEUS_MULTIPROC_DIR.
+# /metrics is served while METRICS_ENABLED, to `Authorization: Bearer <METRICS_TOKEN>`; the token
+# is required with debug off (without one, in debug only, /metrics is open). Several gunicorn processes: set PROMETHEUS_MULTIPROC_DIR.
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+if METRICS_ENABLED and not METRICS_TOKEN and not DEBUG:
+    # The counters name every tenant: outside debug they are never served to just anyone.
+    raise ImproperlyConfigured(
+        "The portal refuses to start with DJANGO_DEBUG off, METRICS_ENABLED on and METRICS_TOKEN "
+        "missing. Set METRICS_TOKEN (Prometheus sends it as a bearer token), or set "
+        "METRICS_ENABLED=false to turn /metrics off."
+    )
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 if not DEBUG:
     # Prometheus scrapes web directly on the private network, over plain http.

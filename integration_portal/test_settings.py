@@ -20,6 +20,7 @@ os.environ.setdefault(
 )
 # The fake Lever and Backcheck servers listen on 127.0.0.1.
 os.environ.setdefault("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("METRICS_TOKEN", "test-only-metrics-token-0123456789")
 os.environ.setdefault(
     "CELERY_BROKER_DIR", os.path.join(tempfile.gettempdir(), "portal-test-broker")
 )
