@@ -18,8 +18,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors import intake
-from connectors.lever.fake_server import FakeLever
+from connectors import intake, services
+from connectors.lever.fake_server import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
 from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 from integration_portal.logging import RedactSecretsFilter
@@ -71,14 +71,19 @@ def fake_lever():
 
 @pytest.fixture
 def acme(tenant, fake_lever):
-    # Pointed at the fake without the service, which would clear the key bound to the old URL.
-    Tenant.objects.filter(pk=tenant.pk).update(lever_base_url=fake_lever.base_url)
+    # Pointed at the fake without the service, which would clear the key bound to the old URL;
+    # its trigger stage is one the fake's accounts have.
+    Tenant.objects.filter(pk=tenant.pk).update(
+        lever_base_url=fake_lever.base_url, trigger_stage_ids=[BG_CHECK_STAGE_ID]
+    )
     return Tenant.objects.get(pk=tenant.pk)
 
 
 @pytest.fixture
 def globex(other_tenant, fake_lever):
-    Tenant.objects.filter(pk=other_tenant.pk).update(lever_base_url=fake_lever.base_url)
+    Tenant.objects.filter(pk=other_tenant.pk).update(
+        lever_base_url=fake_lever.base_url, trigger_stage_ids=[BG_CHECK_STAGE_ID]
+    )
     return Tenant.objects.get(pk=other_tenant.pk)
 
 
@@ -558,3 +563,54 @@ def test_no_email_is_attempted_without_outgoing_mail_configured(
             submit(Client(), token)
     assert mail.outbox == []
     assert IntakeLink.objects.unacknowledged_uses().count() == 1
+
+
+# --- the role table: only super-admins replace credentials ------------------------------------
+
+
+def test_an_account_managers_link_cannot_replace_stored_credentials(
+    managed_tenant, account_manager, fake_lever
+):
+    Tenant.objects.filter(pk=managed_tenant.pk).update(
+        lever_base_url=fake_lever.base_url, trigger_stage_ids=[BG_CHECK_STAGE_ID]
+    )
+    link, token = new_link(managed_tenant, account_manager)
+    response = submit(Client(), token)
+    assert response.status_code == 200
+    assert "needs a link created by a super-admin" in response.content.decode()
+    managed_tenant.refresh_from_db()
+    assert managed_tenant.lever_api_key.reveal() == CANARY_API_KEY
+    assert managed_tenant.lever_signature_token.reveal() == CANARY_TOKEN
+    link.refresh_from_db()
+    assert link.state == IntakeLink.OPEN and link.failed_attempts == 0
+    assert fake_lever.requests_for(GOOD_KEY) == []  # the key never went to Lever
+
+
+def test_an_account_managers_link_sets_missing_credentials(globex, account_manager, fake_lever):
+    services.tenant_assign_managers(tenant=globex, actor="cli", users=[account_manager])
+    _, token = new_link(globex, account_manager)
+    response = submit(Client(), token)
+    assert response.status_code == 200 and "Lever is connected" in response.content.decode()
+    globex.refresh_from_db()
+    assert globex.lever_api_key.reveal() == GOOD_KEY
+
+
+def test_a_super_admins_link_replaces_stored_credentials(acme, super_admin):
+    _, token = new_link(acme, super_admin)
+    assert "Lever is connected" in submit(Client(), token).content.decode()
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == GOOD_KEY
+
+
+def test_a_key_of_another_lever_account_is_refused(acme, fake_lever):
+    other_key = "lvr-other-account-key-0123456789"
+    fake_lever.add_account(other_key, stages=[{"id": "stage-elsewhere", "text": "Elsewhere"}])
+    link, token = new_link(acme)
+    response = submit(Client(), token, key=other_key)
+    page = response.content.decode()
+    assert response.status_code == 200 and "another Lever account" in page
+    assert BG_CHECK_STAGE_ID in page
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == CANARY_API_KEY
+    link.refresh_from_db()
+    assert link.failed_attempts == 1  # a refused key, like any other
