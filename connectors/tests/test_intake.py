@@ -172,7 +172,9 @@ def test_open_link_shows_instructions_and_write_only_fields_without_a_login(acme
     assert html.count('type="password"') == 2 and html.count('autocomplete="off"') >= 2
     assert "csrfmiddlewaretoken" in html
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
+    # A <meta name="referrer"> would override the header in the browser.
+    assert '<meta name="referrer" content="same-origin">' in html and "no-referrer" not in html
     assert_no_intake_secret(html)
 
 
@@ -282,7 +284,7 @@ def test_closed_links_answer_410_and_change_nothing(acme, fake_lever, state):
 
     assert response.status_code == 410
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert fake_lever.requests_for(GOOD_KEY) == []
     acme.refresh_from_db()
     assert acme.lever_api_key.reveal() == CANARY_API_KEY
@@ -330,13 +332,29 @@ def _csrf_browser(token: str, *, secure: bool) -> tuple[Client, str]:
     return browser, browser.cookies[settings.CSRF_COOKIE_NAME].value
 
 
-def test_a_no_referrer_form_post_over_https_passes_the_csrf_check(acme):
-    """Under no-referrer, browsers post with `Origin: null` and no Referer (seen in chromium)."""
+def test_a_same_origin_form_post_over_https_passes_the_csrf_check(acme):
+    """Under same-origin, browsers post the form with the portal's own Origin and Referer."""
+    _, token = new_link(acme)
+    browser, csrf = _csrf_browser(token, secure=True)
+    data = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN, "csrfmiddlewaretoken": csrf}
+    response = browser.post(
+        page_url(token),
+        data,
+        secure=True,
+        HTTP_ORIGIN="https://testserver",
+        HTTP_REFERER=f"https://testserver{page_url(token)}",
+    )
+    assert "Lever is connected" in response.content.decode()
+
+
+def test_an_origin_null_post_is_refused_now_that_browsers_send_a_real_origin(acme):
     _, token = new_link(acme)
     browser, csrf = _csrf_browser(token, secure=True)
     data = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN, "csrfmiddlewaretoken": csrf}
     response = browser.post(page_url(token), data, secure=True, HTTP_ORIGIN="null")
-    assert "Lever is connected" in response.content.decode()
+    assert response.status_code == 403
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == CANARY_API_KEY
 
 
 def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
@@ -348,11 +366,10 @@ def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
     )
     assert foreign.status_code == 403
     no_token = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN}
-    assert (
-        browser.post(page_url(token), no_token, secure=True, HTTP_ORIGIN="null").status_code == 403
-    )
+    same_origin = {"HTTP_ORIGIN": "https://testserver"}
+    assert browser.post(page_url(token), no_token, secure=True, **same_origin).status_code == 403
     stranger = Client(enforce_csrf_checks=True)  # no CSRF cookie, as in a cross-site POST
-    assert stranger.post(page_url(token), data, secure=True, HTTP_ORIGIN="null").status_code == 403
+    assert stranger.post(page_url(token), data, secure=True, **same_origin).status_code == 403
     acme.refresh_from_db()
     assert acme.lever_api_key.reveal() == CANARY_API_KEY
 
@@ -460,7 +477,7 @@ def test_an_account_manager_of_the_tenant_creates_and_revokes_links(
     html = response.content.decode()
     assert response.status_code == 200 and "shown only once" in html
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     link = IntakeLink.objects.get(tenant=managed_tenant)
     assert link.created_by == account_manager and link.created_by_label == "am-alice"
     token = html.split("/intake/")[1].split("/")[0]

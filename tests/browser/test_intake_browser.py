@@ -97,7 +97,7 @@ def test_customer_enters_credentials_through_the_link_and_test_connection_passes
     form = customer.new_page()
     response = form.goto(link_url)
     assert response.status == 200
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert "no-store" in response.headers["cache-control"]
     assert "Initech Ltd" in form.inner_text("h1")
     form.click("button[data-copy-target=intake-webhook-url]")
