@@ -234,6 +234,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Idle timeout: a session ends 8 hours after its last use (each request renews it), not 14 days
+# after sign-in.
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connectors.backcheck.credentials import parse_basic_auth, verify_callback_password
+from connectors.backcheck.credentials import parse_basic_auth, verify_callback_credentials
 from connectors.backcheck.schema import SchemaError, parse_callback
 from connectors.lever.signature import is_fresh, signature_matches
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_get
@@ -235,8 +235,11 @@ class BackcheckCallbackView(APIView):
                 "not_found", "No order has this clientReferenceId.", status.HTTP_404_NOT_FOUND
             )
         username, password = credentials
-        if username != order.callback_username or not verify_callback_password(
-            password, order.callback_password_hash
+        if not verify_callback_credentials(
+            username=username,
+            password=password,
+            stored_username=order.callback_username,
+            stored_hash=order.callback_password_hash,
         ):
             return self._unauthorized("The credentials are not those of this order.")
         try:
