@@ -193,8 +193,8 @@ def test_good_key_and_token_are_stored_encrypted_and_the_link_is_used(acme, fake
     # A new signature token is unconfirmed until Lever's first correctly signed delivery.
     assert acme.signature_token_confirmed_at is None
     raw = raw_columns(acme)
-    assert raw["key"].startswith("enc:v1:") and GOOD_KEY not in raw["key"]
-    assert raw["token"].startswith("enc:v1:") and NEW_TOKEN not in raw["token"]
+    assert raw["key"].startswith("enc:v2:") and GOOD_KEY not in raw["key"]
+    assert raw["token"].startswith("enc:v2:") and NEW_TOKEN not in raw["token"]
     # The key was checked with Lever before it was stored (the fake saw it).
     assert [r["path"] for r in fake_lever.requests_for(GOOD_KEY)][:1] == ["/v1/stages?limit=100"]
     link.refresh_from_db()

@@ -119,7 +119,7 @@ def test_customer_enters_credentials_through_the_link_and_test_connection_passes
             [tenant.pk],
         )
         stored = cursor.fetchone()
-    assert all(v.startswith("enc:v1:") for v in stored)
+    assert all(v.startswith("enc:v2:") for v in stored)
     assert API_KEY not in stored[0] and SIGNATURE_TOKEN not in stored[1]
     assert IntakeLink.objects.get(tenant=tenant).state == IntakeLink.USED
 
