@@ -91,7 +91,22 @@ def _refuse(request: HttpRequest) -> None:
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's LoginView, refusing a throttled username+address before any password check."""
+    """Django's LoginView, refusing a throttled username+address before any password check.
+
+    Its form also asks for the second factor of users who have one (integration_portal/two_factor.py).
+    """
+
+    def get_form_class(self) -> Any:
+        from integration_portal.two_factor import PortalAuthenticationForm
+
+        return PortalAuthenticationForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from integration_portal.two_factor import on_login
+
+        response = super().form_valid(form)
+        on_login(self.request, form)
+        return response
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if is_throttled(request):

@@ -81,6 +81,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # After django_otp: its admin replaces the OTP device admins (which show keys and codes).
     "integration_portal.api_tokens",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -100,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "integration_portal.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integration_portal.middleware.SecurityHeadersMiddleware",
@@ -220,6 +226,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Super-admins must sign in with a second factor (TOTP, integration_portal/two_factor.py) whenever
+# debug is off; account managers may choose to.
+TWO_FACTOR_REQUIRED_FOR_SUPER_ADMINS = not DEBUG
+OTP_TOTP_ISSUER = "Backcheck Lever portal"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
