@@ -410,3 +410,39 @@ def test_provider_error_messages_are_cut_to_500_characters_without_control_chara
     assert message.startswith("bad")
     assert len(message) <= 500
     assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in message)
+
+
+@pytest.mark.django_db
+def test_the_django_admin_offers_lever_presets_only_and_a_change_clears_the_key(
+    client, super_admin, tenant
+):
+    client.force_login(super_admin)
+    url = f"/admin/connectors/tenant/{tenant.pk}/change/"
+
+    def post(lever_base_url: str):
+        return client.post(
+            url,
+            {
+                "name": tenant.name,
+                "is_active": "on",
+                "lever_base_url": lever_base_url,
+                "trigger_stage_ids": '["stage-background-check"]',
+                "note_author_user_id": "user-1",
+                "backcheck_base_url": tenant.backcheck_base_url,
+                "packages-TOTAL_FORMS": "1",
+                "packages-INITIAL_FORMS": "1",
+                "packages-MIN_NUM_FORMS": "0",
+                "packages-MAX_NUM_FORMS": "1000",
+                "packages-0-id": str(tenant.packages.get().pk),
+                "packages-0-tenant": str(tenant.pk),
+            },
+        )
+
+    refused = post("https://lever.example.test/v1")
+    assert refused.status_code == 200 and "tenants set-url" in refused.content.decode()
+    tenant.refresh_from_db()
+    assert tenant.lever_base_url == "https://api.sandbox.lever.co/v1"
+    assert post("https://api.eu.lever.co/v1").status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.lever_base_url == "https://api.eu.lever.co/v1"
+    assert tenant.lever_api_key is None
