@@ -101,3 +101,20 @@ def test_the_case_page_never_renders_a_stored_bad_url_as_a_link(client, super_ad
     Order.objects.filter(pk=order.pk).update(report_url="https://reports.backcheck.example/r/9")
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert 'href="https://reports.backcheck.example/r/9"' in page
+
+
+def test_a_provider_error_message_reaches_the_note_cut_to_500_characters_without_controls():
+    message = "Candidate\x1b[2J address\r\nInjected: line " + "x" * 2000
+    view = parse_view_with_error(message)
+    note = render_order_note(view, package_name="Standard")
+    (line,) = [ln for ln in note.splitlines() if ln.startswith("Error: ")]
+    assert line.startswith("Error: Candidate")
+    assert len(line) <= len("Error: ") + 500
+    assert "Injected: line" in line  # kept, on the same line: no injected line break
+    assert not any(ord(ch) < 32 for ch in line)
+
+
+def parse_view_with_error(message: str):
+    from orders.state import view_from_screening
+
+    return view_from_screening(screening("Error", error={"code": "E1", "message": message}))
