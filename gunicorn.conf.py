@@ -7,6 +7,10 @@ threads each): the views only validate, store and enqueue, so requests are short
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from integration_portal.proxies import forwarded_allow_ips as forwarded_allow_ips_setting
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
@@ -17,11 +21,32 @@ keepalive = 5
 # Recycle workers now and then so a slow leak never takes the web tier down.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
-# The TLS-terminating proxy in front sets X-Forwarded-Proto; trust it from these addresses.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# The TLS-terminating proxy in front sets X-Forwarded-Proto and X-Forwarded-For; both are
+# believed from these addresses only. Django reads the same setting (integration_portal/proxies.py).
+forwarded_allow_ips = forwarded_allow_ips_setting()
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+class MaskingLogger(Logger):
+    """The access log with intake tokens and webhook ids masked wherever a URL appears.
+
+    The request line, the path and the Referer header (a browser on the intake page sends the
+    page's own URL as Referer to the portal) would otherwise write live tokens in full.
+    """
+
+    def atoms(self, resp, req, environ, request_time):
+        from integration_portal.redaction import mask_url_secrets
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            key: mask_url_secrets(value) if isinstance(value, str) else value
+            for key, value in atoms.items()
+        }
+
+
+logger_class = MaskingLogger
 
 
 # Prometheus multiprocess mode (integration_portal/metrics.py): each worker process writes its

@@ -55,6 +55,9 @@ def bench_env(**extra: str) -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": f"bench-k1:{_KEY}",
         "CALLBACK_HMAC_KEY": "bench-only-callback-hmac-key-0123456789",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "METRICS_TOKEN": "bench-only-metrics-token-0123456789",
+        # The fake Lever and Backcheck listen on 127.0.0.1 over plain http.
+        "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         # Plain http on loopback: in production the TLS proxy sits in front (X-Forwarded-Proto).
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from connectors import services
-from connectors.models import Package, Tenant, TenantAuditEntry
+from connectors.models import LEVER_BASE_URL_PRESETS, Package, Tenant, TenantAuditEntry
 
 
 class SuperAdminOnly:
@@ -57,6 +57,18 @@ class TenantAdminForm(forms.ModelForm):
     class Meta:
         model = Tenant
         fields = ("slug", *services.TENANT_SETTINGS)
+
+    def clean_lever_base_url(self) -> str:
+        # Like the set-up page: Lever's presets only; a custom URL is `tenants set-url`'s job.
+        value = (self.cleaned_data.get("lever_base_url") or "").rstrip("/")
+        unchanged = self.instance.pk is not None and value == self.instance.lever_base_url
+        if not unchanged and value not in LEVER_BASE_URL_PRESETS.values():
+            raise ValidationError(
+                "Choose one of Lever's environments: "
+                + ", ".join(LEVER_BASE_URL_PRESETS.values())
+                + ". A custom URL is set with `manage.py tenants set-url`."
+            )
+        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from connectors.models import LEVER_BASE_URL_PRESETS
 from connectors.selectors import manager_candidates
 
-LEVER_URL_CHOICES = [
-    *((name, f"{name} ({url})") for name, url in LEVER_BASE_URL_PRESETS.items()),
-    ("custom", "custom URL"),
-]
+# Lever's own environments only: a custom Lever URL is set with `manage.py tenants set-url`,
+# where it passes the outbound address rule; the page never offers a free-text Lever URL.
+LEVER_URL_CHOICES = [(name, f"{name} ({url})") for name, url in LEVER_BASE_URL_PRESETS.items()]
+KEEP_CUSTOM = "custom"
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError, aliases: dict | None = None) -> None:
@@ -41,9 +41,10 @@ class TenantForm(forms.Form):
     is_active = forms.BooleanField(
         required=False, initial=True, label="Active (orders are placed for this tenant)"
     )
-    lever_environment = forms.ChoiceField(choices=LEVER_URL_CHOICES, label="Lever environment")
-    lever_base_url_custom = forms.CharField(
-        required=False, label="Custom Lever base URL", help_text="Only for a custom environment."
+    lever_environment = forms.ChoiceField(
+        choices=LEVER_URL_CHOICES,
+        label="Lever environment",
+        help_text="Changing it clears the stored Lever API key (enter it again).",
     )
     trigger_stage_ids = forms.CharField(
         required=False,
@@ -59,15 +60,27 @@ class TenantForm(forms.Form):
     notes_secret = forms.BooleanField(required=False, label="Post notes as secret notes")
     piecemeal = forms.BooleanField(required=False, label="Piecemeal reporting")
     cma = forms.BooleanField(required=False, label="Client matrix adjudication (CMA)")
-    backcheck_base_url = forms.CharField(required=False, label="Backcheck base URL")
+    backcheck_base_url = forms.CharField(
+        required=False,
+        label="Backcheck base URL",
+        help_text="Changing it clears the stored Backcheck client id and secret.",
+    )
 
     # Service field name → form field showing its error.
-    ALIASES = {"lever_base_url": "lever_base_url_custom"}
+    ALIASES = {"lever_base_url": "lever_environment"}
 
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, editing: bool = False, tenant: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["slug"]
+        if tenant is not None and tenant.lever_base_url_preset is None:
+            # A custom URL set on the command line stays as it is unless a preset is chosen.
+            self.fields["lever_environment"].choices = [
+                (KEEP_CUSTOM, f"custom: {tenant.lever_base_url} (change with tenants set-url)"),
+                *LEVER_URL_CHOICES,
+            ]
 
     @classmethod
     def initial_for(cls, tenant: Any) -> dict[str, Any]:
@@ -75,8 +88,7 @@ class TenantForm(forms.Form):
         return {
             "name": tenant.name,
             "is_active": tenant.is_active,
-            "lever_environment": preset or "custom",
-            "lever_base_url_custom": "" if preset else tenant.lever_base_url,
+            "lever_environment": preset or KEEP_CUSTOM,
             "trigger_stage_ids": "\n".join(tenant.trigger_stage_ids),
             "note_author_user_id": tenant.note_author_user_id,
             "notes_secret": tenant.notes_secret,
@@ -85,22 +97,14 @@ class TenantForm(forms.Form):
             "backcheck_base_url": tenant.backcheck_base_url,
         }
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("lever_environment") == "custom" and not data.get("lever_base_url_custom"):
-            self.add_error("lever_base_url_custom", "Enter the custom Lever base URL.")
-        return data
-
     def settings(self) -> dict[str, Any]:
         """Cleaned data in the services' vocabulary."""
         data = self.cleaned_data
         environment = data["lever_environment"]
-        return {
+        values = {
             "name": data["name"],
             "is_active": data["is_active"],
-            "lever_base_url": data["lever_base_url_custom"]
-            if environment == "custom"
-            else environment,
+            "lever_base_url": environment,
             "trigger_stage_ids": data["trigger_stage_ids"],
             "note_author_user_id": data["note_author_user_id"],
             "notes_secret": data["notes_secret"],
@@ -108,6 +112,9 @@ class TenantForm(forms.Form):
             "cma": data["cma"],
             "backcheck_base_url": data["backcheck_base_url"],
         }
+        if environment == KEEP_CUSTOM:
+            del values["lever_base_url"]
+        return values
 
 
 class SecretForm(forms.Form):

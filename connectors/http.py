@@ -17,14 +17,26 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.util import connection as urllib3_connection
 from urllib3.util.retry import Retry
+
+from connectors import outbound
 
 USER_AGENT = "BackcheckLeverPortal/1.0 (+integration portal)"
 
@@ -111,13 +123,89 @@ def _is_connect_failure(exc: BaseException) -> bool:
     return _caused_by(exc, (NewConnectionError, NameResolutionError, ConnectionRefusedError))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+MAX_ERROR_MESSAGE = 500
+
+
+def clean_provider_text(value: str) -> str:
+    """A provider's error text made safe to store and show: control characters out, 500 max."""
+    return _CONTROL.sub(" ", value).strip()[:MAX_ERROR_MESSAGE]
+
+
 def _error_message(body: Any, text: str) -> str:
     if isinstance(body, dict):
         for key in ("message", "error_description", "detail", "error"):
             value = body.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return (text or "").strip()[:200] or "no response body"
+            if isinstance(value, str) and value.strip():
+                return clean_provider_text(value) or "no readable error message"
+    return clean_provider_text(text or "") or "no response body"
+
+
+# --- connections that obey the outbound address rule (connectors/outbound.py) ----------------
+
+
+class _GuardedConnectionMixin:
+    """Resolve the host once, check every address, connect to a checked one.
+
+    urllib3 would otherwise resolve the name itself at connect time, after any earlier check,
+    so a name that answered with a public address once and a private one now (DNS rebinding)
+    would slip through. TLS still verifies the certificate against the host name.
+    """
+
+    def _new_conn(self) -> socket.socket:
+        host, port = self._dns_host, self.port  # type: ignore[attr-defined]
+        if outbound.allow_private():
+            try:
+                addresses = outbound.resolve(host, port)
+            except socket.gaierror as exc:
+                raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[attr-defined]
+        else:
+            addresses, problem = outbound.host_problem(host, port)
+            if problem:
+                if not addresses:
+                    raise NameResolutionError(self.host, self, socket.gaierror(problem))  # type: ignore[attr-defined]
+                raise outbound.BlockedAddress(problem)
+        last: OSError | None = None
+        for address in addresses:
+            try:
+                sock = urllib3_connection.create_connection(
+                    (address, port),
+                    self.timeout,  # type: ignore[attr-defined]
+                    source_address=self.source_address,  # type: ignore[attr-defined]
+                    socket_options=self.socket_options,  # type: ignore[attr-defined]
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"connect timeout to {host}") from exc
+            except OSError as exc:
+                last = exc
+                continue
+            return sock
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")  # type: ignore[arg-type]
+
+
+class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPPool,
+            "https": _GuardedHTTPSPool,
+        }
 
 
 class HttpClient:
@@ -141,7 +229,7 @@ class HttpClient:
         )
         self.session = requests.Session()
         # No automatic retries anywhere: a silently retried POST could create a second note.
-        adapter = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0))
+        adapter = GuardedAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.trust_env = False  # no surprise proxies from the environment
@@ -177,6 +265,9 @@ class HttpClient:
         ok_statuses: frozenset[int] | None = None,
     ) -> HttpResponse:
         started = time.monotonic()
+        url = self.url(path)
+        if not outbound.allow_private() and not url.startswith("https://"):
+            raise HttpError("permanent", f"refused to call a plain http URL: {outbound.RULE}")
         kwargs: dict[str, Any] = {"params": params, "headers": headers, "timeout": self.timeout}
         if json_body is not None:
             kwargs["json"] = json_body
@@ -185,7 +276,12 @@ class HttpClient:
         if auth is not None:
             kwargs["auth"] = auth
         try:
-            raw = self.session.request(method, self.url(path), allow_redirects=False, **kwargs)
+            raw = self.session.request(method, url, allow_redirects=False, **kwargs)
+        except outbound.BlockedAddress as exc:
+            # Nothing was sent: the address is not one this portal may call.
+            raise HttpError(
+                "permanent", f"refused to connect: {exc}; {outbound.RULE}", duration_ms=_ms(started)
+            ) from None
         except requests.exceptions.ConnectTimeout as exc:
             raise HttpError("transient", "connect timeout", duration_ms=_ms(started)) from exc
         except requests.exceptions.ReadTimeout as exc:

@@ -58,7 +58,17 @@ RATE_LIMIT_WINDOW_S = 60
 _RATE_KEY_PREFIX = "intake:rl"
 # Lever check statuses that mean "Lever refused this key" (connectors/lever/checks.py). Only these
 # count as a failed try: an outage or our own misconfiguration must not lock the customer out.
-_KEY_REFUSED = frozenset({"invalid_key", "forbidden"})
+_KEY_REFUSED = frozenset({"invalid_key", "forbidden", "wrong_account"})
+# The two credentials an intake link sets (form field, `tenants set-secret` name, column).
+_INTAKE_SECRETS = (
+    ("lever_api_key", "lever-api-key", "lever_api_key"),
+    ("signature_token", "lever-signature-token", "lever_signature_token"),
+)
+REPLACE_REFUSED = (
+    "This link can only set credentials the tenant does not have yet, and a Lever API key or "
+    "signature token is already stored. Replacing them needs a link created by a super-admin: "
+    "please ask your account manager. Nothing was stored."
+)
 
 Actor = AbstractBaseUser | str
 
@@ -150,6 +160,23 @@ def intake_notice_list(*, user: Any) -> QuerySet[IntakeLink]:
 
 
 # --- services --------------------------------------------------------------------------------
+
+
+def intake_link_may_replace(link: IntakeLink) -> bool:
+    """Whether the link may replace stored credentials, not only set missing ones.
+
+    Per the role table only super-admins replace credentials: a link inherits the right from
+    its creator, a super-admin now or the operator's command line. A link an account manager
+    created only fills in what is missing.
+    """
+    creator = link.created_by
+    if creator is None:
+        return link.created_by_label == "cli"
+    return bool(creator.is_active and creator.is_superuser)
+
+
+def _replaces_stored(tenant: Tenant) -> bool:
+    return any(getattr(tenant, column) is not None for _, _, column in _INTAKE_SECRETS)
 
 
 def _actor_fields(actor: Actor) -> dict[str, Any]:
@@ -271,6 +298,11 @@ def intake_link_submit(
     if state != IntakeLink.OPEN:
         raise IntakeLinkClosed(state)
 
+    may_replace = intake_link_may_replace(link)
+    if not may_replace and _replaces_stored(link.tenant):
+        # Not the customer's mistake and nothing reached Lever: not a counted try.
+        return IntakeOutcome(False, state, {"__all__": [REPLACE_REFUSED]}, link.attempts_left)
+
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, str] = {}
     for form_field, name, value in (
@@ -288,6 +320,18 @@ def intake_link_submit(
 
     tenant = link.tenant
     check = _check_candidate_key(tenant, cleaned["lever_api_key"])
+    if check.get("status") == "ok":
+        # A working key of another Lever account would break every trigger: the tenant's
+        # stages must exist in the key's account.
+        unknown = [s["id"] for s in check.get("stages") or [] if not s.get("known")]
+        if unknown:
+            check = {
+                "status": "wrong_account",
+                "detail": "its Lever account has no stage "
+                + ", ".join(unknown[:5])
+                + " (this tenant's trigger stages), so it looks like a key of another Lever "
+                "account.",
+            }
     if check.get("status") != "ok":
         return _record_refusal(link, check, ip, now)
 
@@ -296,6 +340,11 @@ def intake_link_submit(
         state = locked.state_at(now)
         if state != IntakeLink.OPEN:
             raise IntakeLinkClosed(state)
+        if not may_replace and _replaces_stored(
+            Tenant.objects.select_for_update().get(pk=locked.tenant_id)
+        ):
+            # Set by someone else while Lever was being asked.
+            return IntakeOutcome(False, state, {"__all__": [REPLACE_REFUSED]}, link.attempts_left)
         tenant_set_secret(
             tenant=locked.tenant,
             actor=ACTOR_LABEL,

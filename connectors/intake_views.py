@@ -2,15 +2,15 @@
 
 The public page (/intake/<token>/) needs no portal account: holding the token is the
 authorization. Everything it renders or receives is private, so every response of it is
-`Cache-Control: no-store` and `Referrer-Policy: no-referrer` (the token is in the URL and must not
-travel to Lever's help pages in a Referer), and the typed values are hidden from Django's error
+`Cache-Control: no-store` and `Referrer-Policy: same-origin` (the token is in the URL and must not
+travel to Lever's help pages in a Referer; the portal itself receives it, and its access log masks
+it, so that browsers send a real Origin with the form and Django's CSRF check applies unchanged), and the typed values are hidden from Django's error
 reports. The management views (create, revoke, dismiss, list) are for super-admins and the
 tenant's own account managers; another tenant's link is a 404, like every tenant object.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -19,18 +19,17 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.decorators import decorator_from_middleware
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors import intake
 from connectors.access import tenant_get_for_user
 from connectors.models import IntakeLink, Tenant
+from integration_portal import proxies
 from integration_portal.redaction import register_secret
 
 SECRET_POST_FIELDS = ("lever_api_key", "signature_token")
@@ -58,47 +57,23 @@ CLOSED_TEXT = {
 
 
 def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """No caching anywhere, no Referer, no indexing — on every response the view returns."""
+    """No caching anywhere, no Referer to other sites, no indexing — on every response."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)  # includes no-store
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
     return wrapper
 
 
-class _NoReferrerCsrf(CsrfViewMiddleware):
-    """Django's CSRF check, adapted to a page that sends `Referrer-Policy: no-referrer`.
-
-    Under that policy a browser submits the page's own form with `Origin: null` and no Referer
-    (Fetch standard, "append a request Origin header"), which Django's origin check (and, over
-    HTTPS, its Referer check) would always refuse. Exactly that pair — `Origin: null`, no
-    Referer — is let through to the token check, which still applies in full: the form's masked
-    token must match the CSRF cookie, and that cookie (SameSite=Lax) is not sent with a
-    cross-site POST. Any real origin is still checked as usual.
-    """
-
-    def _origin_verified(self, request: HttpRequest) -> bool:
-        if request.META.get("HTTP_ORIGIN") == "null" and not request.META.get("HTTP_REFERER"):
-            return True
-        return super()._origin_verified(request)
-
-
-csrf_protect_no_referrer = decorator_from_middleware(_NoReferrerCsrf)
-
-
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: a client-supplied X-Forwarded-For would let anyone pick the address the
-    # rate limit and the audit see.
-    value = request.META.get("REMOTE_ADDR") or ""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
+    # X-Forwarded-For counts only from a trusted proxy: otherwise anyone could pick the address
+    # the rate limit and the audit see.
+    return proxies.client_ip(request)
 
 
 def _secret_input() -> forms.PasswordInput:
@@ -159,7 +134,7 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @_private
-@csrf_protect_no_referrer
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("form")
 def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -> HttpResponse:

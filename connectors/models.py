@@ -31,6 +31,10 @@ def new_webhook_id() -> str:
 
 
 class Tenant(models.Model):
+    # The stable id the encrypted columns are bound to (connectors/fields.py): it must never
+    # change, or the row's secrets no longer decrypt.
+    ENCRYPTION_ROW_ID = "webhook_id"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)

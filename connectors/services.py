@@ -21,6 +21,7 @@ from django.core.validators import URLValidator, validate_slug
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from connectors import outbound
 from connectors.models import (
     LEVER_BASE_URL_PRESETS,
     SECRET_FIELDS,
@@ -81,15 +82,26 @@ def _audit(
     )
 
 
+# Base URL column → the credentials sent to it. A new base URL clears them, so that nobody can
+# point stored secrets at a host of their choice: they must be entered again for the new host.
+BOUND_CREDENTIALS = {
+    "lever_base_url": ("lever_api_key",),
+    "backcheck_base_url": ("backcheck_client_id", "backcheck_client_secret"),
+}
+
+
 def resolve_lever_base_url(value: str) -> str:
-    """A preset name (`production`, `sandbox`, `eu`) or a custom http(s) URL."""
+    """A preset name (`production`, `sandbox`, `eu`) or a custom URL (see `_clean_url`)."""
     value = (value or "").strip()
     if value in LEVER_BASE_URL_PRESETS:
         return LEVER_BASE_URL_PRESETS[value]
+    if value.rstrip("/") in LEVER_BASE_URL_PRESETS.values():
+        return value.rstrip("/")
     return _clean_url(value, "lever_base_url", "Lever base URL", extra=" or production/sandbox/eu")
 
 
 def _clean_url(value: Any, field: str, label: str, *, extra: str = "") -> str:
+    """A full http(s) URL that the outbound address rule (connectors/outbound.py) allows."""
     value = str(value or "").strip().rstrip("/")
     try:
         _validate_url(value)
@@ -97,6 +109,9 @@ def _clean_url(value: Any, field: str, label: str, *, extra: str = "") -> str:
         raise ValidationError(
             {field: f"{label}: enter a full http(s) URL such as https://api.example.com{extra}."}
         )
+    problem = outbound.url_problem(value)
+    if problem:
+        raise ValidationError({field: f"{label} refused: {problem}."})
     return value
 
 
@@ -251,12 +266,35 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **changes: Any) -> list[str]:
             setattr(locked, key, cleaned)
             changed.append(key)
     if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
+        cleared = [
+            attr
+            for key in changed
+            for attr in BOUND_CREDENTIALS.get(key, ())
+            if getattr(locked, attr) is not None
+        ]
+        for attr in cleared:
+            setattr(locked, attr, None)
+        locked.save(update_fields=[*changed, *cleared, "updated_at"])
         for key in changed:
             _audit(locked, actor, "setting_changed", key)
-        for key in changed:
+        for attr in cleared:
+            _audit(locked, actor, "secret_cleared", attr, "the base URL it was sent to changed")
+        for key in [*changed, *cleared]:
             setattr(tenant, key, getattr(locked, key))
     return changed
+
+
+def tenant_set_url(*, tenant: Tenant, actor: Actor, system: str, url: str) -> list[str]:
+    """Set the Lever or Backcheck base URL (`tenants set-url`); a change clears its credentials.
+
+    The only way to a custom Lever URL: the set-up pages offer Lever's presets alone.
+    """
+    fields = {"lever": "lever_base_url", "backcheck": "backcheck_base_url"}
+    if system not in fields:
+        raise ValidationError({"system": "Choose lever or backcheck."})
+    if not str(url or "").strip():
+        raise ValidationError({fields[system]: "Enter the base URL."})
+    return tenant_update(tenant=tenant, actor=actor, **{fields[system]: url})
 
 
 @sensitive_variables("value", "current")

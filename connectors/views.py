@@ -76,7 +76,9 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = _tenant(request, slug)
-    form = TenantForm(request.POST or None, initial=TenantForm.initial_for(tenant), editing=True)
+    form = TenantForm(
+        request.POST or None, initial=TenantForm.initial_for(tenant), editing=True, tenant=tenant
+    )
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.tenant_update(tenant=tenant, actor=request.user, **form.settings())

@@ -5,9 +5,9 @@ LOGIN_FAILURE_WINDOW_S, that pair is refused — without checking the password, 
 inside the window is not confirmed either — until the window has passed. Failures are counted
 through Django's `user_login_failed` signal, so every form that calls `authenticate()` counts.
 
-The address is REMOTE_ADDR: X-Forwarded-For is client-controlled unless a trusted proxy rewrites
-it, and counting per username as well as per address means one attacker cannot lock everybody
-out. The counters live in the cache (Redis in production). If the cache is unreachable the
+The address is the client's (integration_portal/proxies.py: X-Forwarded-For only from a proxy
+listed in FORWARDED_ALLOW_IPS), and counting per username and address means a stranger's wrong
+passwords pause that stranger only, never the named account for everyone. The counters live in the cache (Redis in production). If the cache is unreachable the
 throttle fails open and logs it: a Redis outage must not lock operators out during an incident,
 and the password check itself is unaffected.
 """
@@ -25,6 +25,8 @@ from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
+from integration_portal.proxies import client_ip
+
 logger = logging.getLogger(__name__)
 
 LOGIN_FAILURE_LIMIT = 5
@@ -36,7 +38,7 @@ THROTTLED_MESSAGE = (
 
 
 def _key(username: str, request: HttpRequest | None) -> str:
-    address = (request.META.get("REMOTE_ADDR") if request is not None else "") or "unknown"
+    address = (client_ip(request) if request is not None else "") or "unknown"
     digest = hashlib.sha256(f"{username.strip().casefold()}|{address}".encode()).hexdigest()
     return f"login-failures:{digest}"
 
@@ -89,7 +91,22 @@ def _refuse(request: HttpRequest) -> None:
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's LoginView, refusing a throttled username+address before any password check."""
+    """Django's LoginView, refusing a throttled username+address before any password check.
+
+    Its form also asks for the second factor of users who have one (integration_portal/two_factor.py).
+    """
+
+    def get_form_class(self) -> Any:
+        from integration_portal.two_factor import PortalAuthenticationForm
+
+        return PortalAuthenticationForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from integration_portal.two_factor import on_login
+
+        response = super().form_valid(form)
+        on_login(self.request, form)
+        return response
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if is_throttled(request):

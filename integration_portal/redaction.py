@@ -21,6 +21,26 @@ _AUTH_HEADER = re.compile(
 )
 
 
+# Secrets that travel in URL paths: a live intake token (/intake/<token>/, never /intake/manage/)
+# and a tenant's unguessable webhook id. Anyone who reads a log line with one could use it.
+_URL_SECRETS = re.compile(
+    r"(/intake/)(?!manage/)([A-Za-z0-9_-]{20,128})|(/webhooks/lever/)([^/?#\s\"']+)"
+)
+
+
+def mask_url_secrets(text: str) -> str:
+    """Mask intake tokens and webhook ids in a request line, path or URL (a Referer)."""
+    if not text or "/" not in text:
+        return text
+
+    def repl(match: re.Match) -> str:
+        if match.group(1):
+            return match.group(1) + mask(match.group(2))
+        return match.group(3) + mask(match.group(4))
+
+    return _URL_SECRETS.sub(repl, text)
+
+
 def mask(value: str | None) -> str:
     """`••••` plus the last four characters, the one form a secret is ever shown in."""
     if not value:
@@ -44,7 +64,7 @@ def redact(text: str) -> str:
         values = [v for v in _known if v in text]
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, mask(value))
-    return _AUTH_HEADER.sub(r"\1" + MASK, text)
+    return mask_url_secrets(_AUTH_HEADER.sub(r"\1" + MASK, text))
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from integration_portal.proxies import forwarded_allow_ips
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -48,6 +50,9 @@ if _missing and not DEBUG:
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or "insecure-development-only-key"
 FIELD_ENCRYPTION_KEYS = env.str("FIELD_ENCRYPTION_KEYS", default="")
 
+# Proxies whose X-Forwarded-For/-Proto are believed; gunicorn reads the same variable
+# (integration_portal/proxies.py).
+FORWARDED_ALLOW_IPS = forwarded_allow_ips()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
@@ -65,6 +70,10 @@ INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
 # required in production, so that rotating DJANGO_SECRET_KEY never locks out every open order;
 # only the debug demo falls back to the secret key.
 CALLBACK_HMAC_KEY = env.str("CALLBACK_HMAC_KEY", default="") or SECRET_KEY
+# Outbound calls to loopback, private, link-local, multicast or unspecified addresses, and over
+# plain http, are refused unless this is true (connectors/outbound.py). Only the local demo and
+# the tests, whose fake Lever and Backcheck listen on 127.0.0.1, turn it on.
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env.bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", default=False)
 HTTP_CONNECT_TIMEOUT_S = env.float("HTTP_CONNECT_TIMEOUT_S", default=5.0)
 HTTP_READ_TIMEOUT_S = env.float("HTTP_READ_TIMEOUT_S", default=20.0)
 NOTE_RETRY_BASE_S = env.float("NOTE_RETRY_BASE_S", default=5.0)
@@ -79,7 +88,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    # After django_otp: its admin replaces the OTP device admins (which show keys and codes).
+    "integration_portal.api_tokens",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "connectors",
@@ -98,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "integration_portal.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integration_portal.middleware.SecurityHeadersMiddleware",
@@ -221,6 +236,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Super-admins must sign in with a second factor (TOTP, integration_portal/two_factor.py) whenever
+# debug is off; account managers may choose to.
+TWO_FACTOR_REQUIRED_FOR_SUPER_ADMINS = not DEBUG
+OTP_TOTP_ISSUER = "Backcheck Lever portal"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -250,6 +270,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Idle timeout: a session ends 8 hours after its last use (each request renews it), not 14 days
+# after sign-in.
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -268,7 +292,7 @@ if not DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "integration_portal.api_tokens.authentication.HashedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -319,10 +343,17 @@ LOGGING = {
 }
 
 # --- metrics (integration_portal/metrics.py) ------------------------------------------------
-# /metrics is served without login while METRICS_ENABLED; with METRICS_TOKEN set it requires
-# `Authorization: Bearer <token>`. Several gunicorn processes: set PROMETHEUS_MULTIPROC_DIR.
+# /metrics is served while METRICS_ENABLED, to `Authorization: Bearer <METRICS_TOKEN>`; the token
+# is required with debug off (without one, in debug only, /metrics is open). Several gunicorn processes: set PROMETHEUS_MULTIPROC_DIR.
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+if METRICS_ENABLED and not METRICS_TOKEN and not DEBUG:
+    # The counters name every tenant: outside debug they are never served to just anyone.
+    raise ImproperlyConfigured(
+        "The portal refuses to start with DJANGO_DEBUG off, METRICS_ENABLED on and METRICS_TOKEN "
+        "missing. Set METRICS_TOKEN (Prometheus sends it as a bearer token), or set "
+        "METRICS_ENABLED=false to turn /metrics off."
+    )
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 if not DEBUG:
     # Prometheus scrapes web directly on the private network, over plain http.

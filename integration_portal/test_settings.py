@@ -19,6 +19,9 @@ os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",
     "test-k1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
 )
+# The fake Lever and Backcheck servers listen on 127.0.0.1.
+os.environ.setdefault("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("METRICS_TOKEN", "test-only-metrics-token-0123456789")
 os.environ.setdefault(
     "CELERY_BROKER_DIR", os.path.join(tempfile.gettempdir(), "portal-test-broker")
 )
@@ -37,3 +40,7 @@ STORAGES = {
 # (login throttles, rate-limit counters) without touching other runs or the broker's keys.
 for _cache in CACHES.values():  # noqa: F405
     _cache["KEY_PREFIX"] = f"test-{os.getpid()}"
+
+# Most tests sign in with force_login and no authenticator; the tests of two-factor sign-in (and
+# the browser tests, which sign in with a code) turn the requirement back on.
+TWO_FACTOR_REQUIRED_FOR_SUPER_ADMINS = False

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from integration_portal import auth, health, metrics
+from integration_portal import auth, health, metrics, two_factor
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("login/", auth.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/two-factor/", two_factor.two_factor_view, name="two-factor"),
     path("admin/login/", auth.admin_login, name="admin-login-throttled"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("orders.api.urls")),

@@ -89,6 +89,9 @@ class Order(models.Model):
         SUBMITTED = "submitted", "Accepted by Backcheck"
         FAILED = "failed", "Refused by Backcheck"
 
+    # The stable id the encrypted column is bound to (connectors/fields.py); never changes.
+    ENCRYPTION_ROW_ID = "reference"
+
     # Sent as `clientReferenceId`: random, so a callback cannot guess another order's reference.
     reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="orders")

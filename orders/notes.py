@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from connectors.backcheck.schema import http_url
 from orders.state import LEVER_STATUS, Decision, OrderView, ServiceView
 
 HEADER = "Sterling Backcheck background check"
@@ -33,7 +34,7 @@ def render_order_note(view: OrderView, *, package_name: str | None) -> str:
     lines += _line("Package", package_name)
     # The order's score is withheld until the order is Completed (DESIGN.md §2).
     lines += _line("Results Score", view.score if view.status == "Completed" else None)
-    lines += _line("Results Report", view.report_url)
+    lines += _line("Results Report", http_url(view.report_url))
     lines += _line("Completed Date", _date(view.completed_at))
     if view.status == "Error":
         lines += _line("Error", view.error_message)
@@ -44,7 +45,7 @@ def _service_block(service: ServiceView, *, show_score: bool) -> list[str]:
     lines = [service.name, f"Status: {service.status}"]
     lines += _line("Score", service.score if show_score and service.is_complete else None)
     lines += _line("Completed Date", _date(service.completed_at))
-    lines += _line("Results Report", service.report_url)
+    lines += _line("Results Report", http_url(service.report_url))
     return lines
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from connectors.backcheck.schema import Screening, Service
+from connectors.http import clean_provider_text
 
 # Backcheck order status → the name shown in Lever (DESIGN.md §2).
 LEVER_STATUS: dict[str, str] = {
@@ -176,6 +177,9 @@ class OrderView:
 def view_from_screening(screening: Screening) -> OrderView:
     """The view a screening object describes on its own (e.g. the 201 create response)."""
     error_message = screening.error.message if screening.error is not None else None
+    if error_message:
+        # Goes into the Lever note's Error line: 500 characters at most, no control characters.
+        error_message = clean_provider_text(error_message)
     return OrderView(
         status=screening.status,
         order_number=screening.order_number,

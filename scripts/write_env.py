@@ -1,7 +1,7 @@
 """Write the git-ignored `.env` for the local demo on first run; never overwrite it.
 
-Debug on, a generated Django secret key, a generated field-encryption key and a generated
-password for the demo super-admin. Standard library only: this runs before Django can start.
+Debug on, outbound calls to 127.0.0.1 allowed (the fakes live there), a generated Django secret
+key, a generated field-encryption key and a generated password for the demo super-admin. Standard library only: this runs before Django can start.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def demo_lines() -> list[str]:
-    """Credentials of the demo tenant on the fake servers (made up here, never real ones)."""
+    """Settings of the demo tenant on the fake servers (credentials made up here, never real)."""
     return [
+        # The fake Lever and Backcheck listen on 127.0.0.1, which production refuses to call.
+        "OUTBOUND_ALLOW_PRIVATE_NETWORKS=true",
         f"DEMO_LEVER_API_KEY=demo-lever-key-{secrets.token_hex(16)}",
         f"DEMO_SIGNATURE_TOKEN=demo-signature-{secrets.token_hex(16)}",
     ]

@@ -20,6 +20,21 @@ from integration_portal.redaction import redact
 _CREDENTIAL_STATUSES = frozenset({400, 401, 403})
 
 
+def _failure(result: Any, what: str, exc: HttpError) -> dict[str, Any]:
+    """Status code and a fixed explanation; the body of the answer is never shown or logged.
+
+    Messages without a status are the portal's own (connect failures, the outbound address
+    rule) and are kept.
+    """
+    if exc.status is None:
+        return result("unreachable", f"Backcheck is unreachable: {exc.message}.")
+    if 200 <= exc.status < 300:
+        return result("error", f"{what} answered {exc.status} with something it cannot read.")
+    if exc.status >= 500 or exc.status == 429:
+        return result("unreachable", f"{what} answered {exc.status}: try again later.")
+    return result("error", f"{what} answered an unexpected status ({exc.status}).")
+
+
 def backcheck_check(tenant: Any) -> dict[str, Any]:
     catalog = [(package.code, package.name) for package in tenant.packages.order_by("code")]
 
@@ -51,17 +66,13 @@ def backcheck_check(tenant: Any) -> dict[str, Any]:
             if exc.kind == "permanent" and exc.status in _CREDENTIAL_STATUSES:
                 return result(
                     "invalid_credentials",
-                    f"Backcheck refused the client id and secret ({exc}).",
+                    f"Backcheck refused the client id and secret ({exc.status}).",
                 )
-            if exc.kind == "permanent":
-                return result("error", f"Backcheck's token endpoint failed: {exc}")
-            return result("unreachable", f"Backcheck is unreachable: {exc}")
+            return _failure(result, "Backcheck's token endpoint", exc)
         try:
             available = {package.id for package in client.list_packages()}
         except HttpError as exc:
-            if exc.kind == "permanent":
-                return result("error", f"Listing Backcheck packages failed: {exc}")
-            return result("unreachable", f"Backcheck is unreachable: {exc}")
+            return _failure(result, "Listing Backcheck packages", exc)
 
     missing = [code for code, _ in catalog if code not in available]
     if missing:

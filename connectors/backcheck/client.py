@@ -270,7 +270,7 @@ def _screening_path(screening_id: str) -> str:
 
 def _screening(body: Any, status: int) -> Screening:
     try:
-        return parse_screening(body)
+        return parse_screening(body, drop_bad_urls=True)
     except SchemaError as exc:
         raise HttpError(
             "permanent", f"Backcheck returned a screening this portal cannot read: {exc}", status

@@ -11,11 +11,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 ORDER_STATUSES = ("Initiated", "In Progress", "Canceled", "Error", "Completed")
 PIECEMEAL_STATUSES = ("In Production", "Fulfilled")
 SERVICE_STATUSES = ("Not Started", "Complete")
 SCORES = ("Green", "Amber", "Red")
+MAX_URL_LENGTH = 1000  # the report_url columns' length
 
 
 class SchemaError(ValueError):
@@ -88,6 +90,39 @@ def _str(obj: dict, key: str, path: str, *, required: bool = True) -> str | None
     return value
 
 
+def http_url(value: Any) -> str | None:
+    """`value` when it is an absolute http(s) URL with a host, else None.
+
+    Report links come from outside and are rendered as links and posted to Lever: anything
+    else (`javascript:`, `data:`, relative paths, control characters) is never used.
+    """
+    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
+def _url(obj: dict, key: str, path: str, *, drop_bad: bool) -> str | None:
+    value = _str(obj, key, path, required=False)
+    if not value:
+        return None
+    if http_url(value) is None:
+        if drop_bad:
+            return None
+        raise SchemaError(
+            f"{path}{key}",
+            f"Must be an absolute http(s) URL of at most {MAX_URL_LENGTH} characters.",
+        )
+    return value
+
+
 def _choice(
     obj: dict, key: str, path: str, choices: tuple[str, ...], *, nullable: bool, strict: bool
 ) -> str | None:
@@ -122,12 +157,17 @@ def _datetime(obj: dict, key: str, path: str, *, required: bool) -> datetime | N
     return parsed
 
 
-def parse_screening(payload: Any, *, path: str = "", strict_values: bool = True) -> Screening:
+def parse_screening(
+    payload: Any, *, path: str = "", strict_values: bool = True, drop_bad_urls: bool = False
+) -> Screening:
     """Parse a screening object.
 
     With `strict_values=False` only the shape is checked (types, required fields) and status or
     score values outside the vocabulary pass through; the callback endpoint uses that to answer a
     malformed body before it looks at credentials, and an unknown value only after.
+
+    A `reportUrl` that is not an absolute http(s) URL is refused, or with `drop_bad_urls` (a
+    screening the portal polled: the rest of it is still worth having) left out.
     """
     strict = strict_values
     if not isinstance(payload, dict):
@@ -161,7 +201,7 @@ def parse_screening(payload: Any, *, path: str = "", strict_values: bool = True)
                 or "",
                 score=_choice(item, "score", spath, SCORES, nullable=True, strict=strict),
                 completed_at=_datetime(item, "completedAt", spath, required=False),
-                report_url=_str(item, "reportUrl", spath, required=False),
+                report_url=_url(item, "reportUrl", spath, drop_bad=drop_bad_urls),
             )
         )
     return Screening(
@@ -175,7 +215,7 @@ def parse_screening(payload: Any, *, path: str = "", strict_values: bool = True)
             payload, "piecemealStatus", path, PIECEMEAL_STATUSES, nullable=True, strict=strict
         ),
         score=_choice(payload, "score", path, SCORES, nullable=True, strict=strict),
-        report_url=_str(payload, "reportUrl", path, required=False),
+        report_url=_url(payload, "reportUrl", path, drop_bad=drop_bad_urls),
         updated_at=_datetime(payload, "updatedAt", path, required=True),  # type: ignore[arg-type]
         completed_at=_datetime(payload, "completedAt", path, required=False),
         error=error,

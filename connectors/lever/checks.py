@@ -33,6 +33,12 @@ def _call(func: Any) -> Any:
 
 
 def _failure(exc: HttpError) -> tuple[str, str]:
+    """Status and a fixed explanation: the body of Lever's answer is never shown or logged.
+
+    Whatever answered may not be Lever at all, and its body could carry anything, so only the
+    status code reaches the page. Messages without a status are the portal's own (connect
+    failures, the outbound address rule) and are kept.
+    """
     if exc.status == 401:
         return "invalid_key", "Lever refused the API key (401). Generate a new key and store it."
     if exc.status == 403:
@@ -42,11 +48,15 @@ def _failure(exc: HttpError) -> tuple[str, str]:
         )
     if isinstance(exc, RateLimited):
         return "error", f"Rate limited: try again in {exc.retry_after_s:.0f} s."
-    if exc.status is None or exc.status >= 500:
-        return "unreachable", f"Lever could not be reached: {exc}."
+    if exc.status is None:
+        return "unreachable", f"Lever could not be reached: {exc.message}."
+    if exc.status >= 500:
+        return "unreachable", f"Lever answered {exc.status} (a server error): try again later."
     if exc.status == 404:
         return "error", "Lever answered 404: check the tenant's Lever base URL."
-    return "error", f"Lever answered an unexpected error: {exc}."
+    if 200 <= exc.status < 300:
+        return "error", f"Lever's answer ({exc.status}) could not be read as Lever's API."
+    return "error", f"Lever answered an unexpected status ({exc.status})."
 
 
 def lever_check(tenant: Any) -> dict:
@@ -76,9 +86,7 @@ def lever_check(tenant: Any) -> dict:
         result["detail"] = redact(detail).replace(api_key, "••••")
         return result
     except Exception as exc:  # a check must report, not crash the page that asked for it
-        result["detail"] = redact(f"The check failed: {type(exc).__name__}: {exc}").replace(
-            api_key, "••••"
-        )
+        result["detail"] = f"The check failed unexpectedly ({type(exc).__name__})."
         return result
 
     result["stages"] = [

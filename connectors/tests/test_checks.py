@@ -55,8 +55,10 @@ def fakes():
 @pytest.fixture
 def wired_tenant(tenant, fakes):
     lever, backcheck = fakes
-    services.tenant_update(
-        tenant=tenant, actor="cli", lever_base_url=lever.base_url, backcheck_base_url=backcheck.url
+    # Pointed at the fakes without the service, which would clear the credentials bound to the
+    # old URLs.
+    Tenant.objects.filter(pk=tenant.pk).update(
+        lever_base_url=lever.base_url, backcheck_base_url=backcheck.url
     )
     return Tenant.objects.get(pk=tenant.pk)
 
@@ -110,11 +112,8 @@ def test_check_with_wrong_backcheck_credentials_reports_them(wired_tenant):
 
 
 def test_check_of_unreachable_providers_is_reported_not_raised(tenant):
-    services.tenant_update(
-        tenant=tenant,
-        actor="cli",
-        lever_base_url="http://127.0.0.1:9/v1",
-        backcheck_base_url="http://127.0.0.1:9",
+    Tenant.objects.filter(pk=tenant.pk).update(
+        lever_base_url="http://127.0.0.1:9/v1", backcheck_base_url="http://127.0.0.1:9"
     )
     result = tenant_check(Tenant.objects.get(slug="acme"))
     assert result["lever"]["status"] == "unreachable"

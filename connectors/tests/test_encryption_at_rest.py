@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import override_settings
 
-from connectors.crypto import Keyring, encrypt, key_id_of
+from connectors.crypto import DecryptionError, Keyring, encrypt, key_id_of
 from connectors.models import Tenant
 from connectors.tests.conftest import CANARIES, CANARY_API_KEY, make_tenant
 
@@ -42,8 +42,9 @@ def test_database_column_holds_only_ciphertext_naming_its_key(tenant):
     stored = " ".join(row[1:])
     for canary in CANARIES:
         assert canary not in stored
+    webhook_id = Tenant.objects.get(pk=tenant.pk).webhook_id
     for value in row[1:]:
-        assert value.startswith("enc:v1:test-k1:")
+        assert value.startswith(f"enc:v2:test-k1:{webhook_id}:")
     assert Tenant.objects.get(pk=tenant.pk).lever_api_key.reveal() == CANARY_API_KEY
 
 
@@ -126,3 +127,68 @@ def test_rotation_re_encrypts_the_readiness_canary_with_the_other_secrets(client
     with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY}"):
         assert EncryptionCanary.objects.get().value
         assert client.get("/readyz").json()["encryption"] == "ok"
+
+
+# --- enc:v2: bound to the row as well as the column -------------------------------------------
+
+
+@pytest.mark.django_db
+def test_ciphertext_copied_into_another_rows_column_does_not_decrypt(tenant, other_tenant):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE connectors_tenant SET lever_api_key = "
+            "(SELECT lever_api_key FROM connectors_tenant WHERE id = %s) WHERE id = %s",
+            [tenant.pk, other_tenant.pk],
+        )
+    assert Tenant.objects.get(pk=tenant.pk).lever_api_key.reveal() == CANARY_API_KEY
+    with pytest.raises(DecryptionError, match="another row"):
+        Tenant.objects.get(pk=other_tenant.pk)
+
+
+@pytest.mark.django_db
+def test_a_v2_token_with_its_row_id_edited_does_not_decrypt(tenant, other_tenant):
+    (row,) = [r for r in raw_secret_rows() if r[0] == "acme"]
+    forged = row[1].replace(tenant.webhook_id, other_tenant.webhook_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE connectors_tenant SET lever_api_key = %s WHERE id = %s",
+            [forged, other_tenant.pk],
+        )
+    with pytest.raises(DecryptionError):
+        Tenant.objects.get(pk=other_tenant.pk)
+
+
+@pytest.mark.django_db
+def test_v1_values_stay_readable_and_rotation_converts_them_to_v2(tenant):
+    v1 = encrypt(CANARY_API_KEY, context="connectors.tenant.lever_api_key")
+    assert v1.startswith("enc:v1:test-k1:")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE connectors_tenant SET lever_api_key = %s WHERE id = %s", [v1, tenant.pk]
+        )
+    assert Tenant.objects.get(pk=tenant.pk).lever_api_key.reveal() == CANARY_API_KEY
+    with pytest.raises(CommandError, match="1 row"):
+        call_command("rotate_encryption_keys", "--check", stdout=StringIO())
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out)
+    assert "Re-encrypted 1 row(s) (1 value(s))" in out.getvalue()
+    (row,) = raw_secret_rows()
+    assert all(value.startswith("enc:v2:") for value in row[1:])
+    assert Tenant.objects.get(pk=tenant.pk).lever_api_key.reveal() == CANARY_API_KEY
+    call_command("rotate_encryption_keys", "--check", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_the_order_callback_password_is_bound_to_its_order(tenant):
+    from orders.models import Order
+
+    order = Order.objects.create(
+        tenant=tenant, opportunity_id="opp-1", pending_callback_password="pw-" + "x" * 30
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pending_callback_password FROM orders_order WHERE id = %s", [order.pk]
+        )
+        (stored,) = cursor.fetchone()
+    assert stored.startswith(f"enc:v2:test-k1:{order.reference}:")
+    assert Order.objects.get(pk=order.pk).pending_callback_password.reveal() == "pw-" + "x" * 30

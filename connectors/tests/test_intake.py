@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors import intake, services
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake_server import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
 from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 from integration_portal.logging import RedactSecretsFilter
@@ -71,13 +71,19 @@ def fake_lever():
 
 @pytest.fixture
 def acme(tenant, fake_lever):
-    services.tenant_update(tenant=tenant, actor="cli", lever_base_url=fake_lever.base_url)
+    # Pointed at the fake without the service, which would clear the key bound to the old URL;
+    # its trigger stage is one the fake's accounts have.
+    Tenant.objects.filter(pk=tenant.pk).update(
+        lever_base_url=fake_lever.base_url, trigger_stage_ids=[BG_CHECK_STAGE_ID]
+    )
     return Tenant.objects.get(pk=tenant.pk)
 
 
 @pytest.fixture
 def globex(other_tenant, fake_lever):
-    services.tenant_update(tenant=other_tenant, actor="cli", lever_base_url=fake_lever.base_url)
+    Tenant.objects.filter(pk=other_tenant.pk).update(
+        lever_base_url=fake_lever.base_url, trigger_stage_ids=[BG_CHECK_STAGE_ID]
+    )
     return Tenant.objects.get(pk=other_tenant.pk)
 
 
@@ -166,7 +172,9 @@ def test_open_link_shows_instructions_and_write_only_fields_without_a_login(acme
     assert html.count('type="password"') == 2 and html.count('autocomplete="off"') >= 2
     assert "csrfmiddlewaretoken" in html
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
+    # A <meta name="referrer"> would override the header in the browser.
+    assert '<meta name="referrer" content="same-origin">' in html and "no-referrer" not in html
     assert_no_intake_secret(html)
 
 
@@ -185,8 +193,8 @@ def test_good_key_and_token_are_stored_encrypted_and_the_link_is_used(acme, fake
     # A new signature token is unconfirmed until Lever's first correctly signed delivery.
     assert acme.signature_token_confirmed_at is None
     raw = raw_columns(acme)
-    assert raw["key"].startswith("enc:v1:") and GOOD_KEY not in raw["key"]
-    assert raw["token"].startswith("enc:v1:") and NEW_TOKEN not in raw["token"]
+    assert raw["key"].startswith("enc:v2:") and GOOD_KEY not in raw["key"]
+    assert raw["token"].startswith("enc:v2:") and NEW_TOKEN not in raw["token"]
     # The key was checked with Lever before it was stored (the fake saw it).
     assert [r["path"] for r in fake_lever.requests_for(GOOD_KEY)][:1] == ["/v1/stages?limit=100"]
     link.refresh_from_db()
@@ -276,7 +284,7 @@ def test_closed_links_answer_410_and_change_nothing(acme, fake_lever, state):
 
     assert response.status_code == 410
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert fake_lever.requests_for(GOOD_KEY) == []
     acme.refresh_from_db()
     assert acme.lever_api_key.reveal() == CANARY_API_KEY
@@ -324,13 +332,29 @@ def _csrf_browser(token: str, *, secure: bool) -> tuple[Client, str]:
     return browser, browser.cookies[settings.CSRF_COOKIE_NAME].value
 
 
-def test_a_no_referrer_form_post_over_https_passes_the_csrf_check(acme):
-    """Under no-referrer, browsers post with `Origin: null` and no Referer (seen in chromium)."""
+def test_a_same_origin_form_post_over_https_passes_the_csrf_check(acme):
+    """Under same-origin, browsers post the form with the portal's own Origin and Referer."""
+    _, token = new_link(acme)
+    browser, csrf = _csrf_browser(token, secure=True)
+    data = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN, "csrfmiddlewaretoken": csrf}
+    response = browser.post(
+        page_url(token),
+        data,
+        secure=True,
+        HTTP_ORIGIN="https://testserver",
+        HTTP_REFERER=f"https://testserver{page_url(token)}",
+    )
+    assert "Lever is connected" in response.content.decode()
+
+
+def test_an_origin_null_post_is_refused_now_that_browsers_send_a_real_origin(acme):
     _, token = new_link(acme)
     browser, csrf = _csrf_browser(token, secure=True)
     data = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN, "csrfmiddlewaretoken": csrf}
     response = browser.post(page_url(token), data, secure=True, HTTP_ORIGIN="null")
-    assert "Lever is connected" in response.content.decode()
+    assert response.status_code == 403
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == CANARY_API_KEY
 
 
 def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
@@ -342,11 +366,10 @@ def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
     )
     assert foreign.status_code == 403
     no_token = {"lever_api_key": GOOD_KEY, "signature_token": NEW_TOKEN}
-    assert (
-        browser.post(page_url(token), no_token, secure=True, HTTP_ORIGIN="null").status_code == 403
-    )
+    same_origin = {"HTTP_ORIGIN": "https://testserver"}
+    assert browser.post(page_url(token), no_token, secure=True, **same_origin).status_code == 403
     stranger = Client(enforce_csrf_checks=True)  # no CSRF cookie, as in a cross-site POST
-    assert stranger.post(page_url(token), data, secure=True, HTTP_ORIGIN="null").status_code == 403
+    assert stranger.post(page_url(token), data, secure=True, **same_origin).status_code == 403
     acme.refresh_from_db()
     assert acme.lever_api_key.reveal() == CANARY_API_KEY
 
@@ -372,6 +395,25 @@ def test_posts_are_rate_limited_per_ip_across_links(acme, globex, monkeypatch):
     submit(Client(), acme_token, key=BAD_KEY, REMOTE_ADDR="192.0.2.44")
     assert submit(Client(), globex_token, REMOTE_ADDR="192.0.2.44").status_code == 429
     assert submit(Client(), globex_token, REMOTE_ADDR="192.0.2.45").status_code == 200
+
+
+def test_behind_the_proxy_the_per_ip_limit_and_the_audit_see_the_forwarded_client(
+    acme, globex, monkeypatch
+):
+    # Every request arrives from the proxy (127.0.0.1, the default FORWARDED_ALLOW_IPS); one
+    # visitor's tries must not use up everybody else's.
+    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 2)
+    _, acme_token = new_link(acme)
+    link, globex_token = new_link(globex)
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    submit(Client(), acme_token, key=BAD_KEY, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+    submit(Client(), acme_token, key=BAD_KEY, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+    limited = submit(Client(), globex_token, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+    assert limited.status_code == 429
+    other = submit(Client(), globex_token, HTTP_X_FORWARDED_FOR="192.0.2.45", **proxy)
+    assert other.status_code == 200
+    link.refresh_from_db()
+    assert link.used_ip == "192.0.2.45"
 
 
 def test_the_rate_limit_fails_closed_when_its_cache_is_down(acme, monkeypatch):
@@ -435,7 +477,7 @@ def test_an_account_manager_of_the_tenant_creates_and_revokes_links(
     html = response.content.decode()
     assert response.status_code == 200 and "shown only once" in html
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     link = IntakeLink.objects.get(tenant=managed_tenant)
     assert link.created_by == account_manager and link.created_by_label == "am-alice"
     token = html.split("/intake/")[1].split("/")[0]
@@ -538,3 +580,54 @@ def test_no_email_is_attempted_without_outgoing_mail_configured(
             submit(Client(), token)
     assert mail.outbox == []
     assert IntakeLink.objects.unacknowledged_uses().count() == 1
+
+
+# --- the role table: only super-admins replace credentials ------------------------------------
+
+
+def test_an_account_managers_link_cannot_replace_stored_credentials(
+    managed_tenant, account_manager, fake_lever
+):
+    Tenant.objects.filter(pk=managed_tenant.pk).update(
+        lever_base_url=fake_lever.base_url, trigger_stage_ids=[BG_CHECK_STAGE_ID]
+    )
+    link, token = new_link(managed_tenant, account_manager)
+    response = submit(Client(), token)
+    assert response.status_code == 200
+    assert "needs a link created by a super-admin" in response.content.decode()
+    managed_tenant.refresh_from_db()
+    assert managed_tenant.lever_api_key.reveal() == CANARY_API_KEY
+    assert managed_tenant.lever_signature_token.reveal() == CANARY_TOKEN
+    link.refresh_from_db()
+    assert link.state == IntakeLink.OPEN and link.failed_attempts == 0
+    assert fake_lever.requests_for(GOOD_KEY) == []  # the key never went to Lever
+
+
+def test_an_account_managers_link_sets_missing_credentials(globex, account_manager, fake_lever):
+    services.tenant_assign_managers(tenant=globex, actor="cli", users=[account_manager])
+    _, token = new_link(globex, account_manager)
+    response = submit(Client(), token)
+    assert response.status_code == 200 and "Lever is connected" in response.content.decode()
+    globex.refresh_from_db()
+    assert globex.lever_api_key.reveal() == GOOD_KEY
+
+
+def test_a_super_admins_link_replaces_stored_credentials(acme, super_admin):
+    _, token = new_link(acme, super_admin)
+    assert "Lever is connected" in submit(Client(), token).content.decode()
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == GOOD_KEY
+
+
+def test_a_key_of_another_lever_account_is_refused(acme, fake_lever):
+    other_key = "lvr-other-account-key-0123456789"
+    fake_lever.add_account(other_key, stages=[{"id": "stage-elsewhere", "text": "Elsewhere"}])
+    link, token = new_link(acme)
+    response = submit(Client(), token, key=other_key)
+    page = response.content.decode()
+    assert response.status_code == 200 and "another Lever account" in page
+    assert BG_CHECK_STAGE_ID in page
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == CANARY_API_KEY
+    link.refresh_from_db()
+    assert link.failed_attempts == 1  # a refused key, like any other

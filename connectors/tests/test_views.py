@@ -95,8 +95,7 @@ def test_super_admin_creates_a_tenant_from_the_form(admin_client, super_admin):
             "name": "Initech",
             "slug": "initech",
             "is_active": "on",
-            "lever_environment": "custom",
-            "lever_base_url_custom": "http://127.0.0.1:8101/v1",
+            "lever_environment": "sandbox",
             "trigger_stage_ids": "stage-1\nstage-2",
             "backcheck_base_url": "http://127.0.0.1:8102",
             "piecemeal": "on",
@@ -104,7 +103,8 @@ def test_super_admin_creates_a_tenant_from_the_form(admin_client, super_admin):
     )
     assert response.status_code == 302
     tenant = Tenant.objects.get(slug="initech")
-    assert tenant.lever_base_url == "http://127.0.0.1:8101/v1"
+    assert tenant.lever_base_url == "https://api.sandbox.lever.co/v1"
+    assert tenant.backcheck_base_url == "http://127.0.0.1:8102"
     assert tenant.trigger_stage_ids == ["stage-1", "stage-2"] and tenant.piecemeal
     assert TenantAuditEntry.objects.get(tenant=tenant).actor == super_admin
 
@@ -120,8 +120,8 @@ def test_create_form_shows_duplicate_slug_and_bad_url_as_field_errors(admin_clie
         {
             "name": "X",
             "slug": "xco",
-            "lever_environment": "custom",
-            "lever_base_url_custom": "nope",
+            "lever_environment": "production",
+            "backcheck_base_url": "nope",
         },
     )
     assert response.status_code == 200 and "full http(s) URL" in response.content.decode()

@@ -54,6 +54,9 @@ def tenant(db) -> Tenant:
 
 
 def scrape(client: Client, **headers) -> dict[tuple[str, tuple], float]:
+    from django.conf import settings
+
+    headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {settings.METRICS_TOKEN}")
     response = client.get("/metrics", **headers)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain")
@@ -87,7 +90,7 @@ def webhook(token: str | None = None, **data) -> str:
 
 
 @pytest.mark.django_db
-def test_metrics_are_served_without_login_in_prometheus_text(client):
+def test_metrics_are_served_to_the_bearer_token_in_prometheus_text(client):
     values = scrape(client)
     assert values[("portal_metrics_database_up", ())] == 1
     assert ("portal_outbox_notes", (("state", "pending"),)) in values
@@ -103,6 +106,7 @@ def test_metrics_answer_404_when_disabled(client, settings):
 def test_metrics_require_the_bearer_token_when_one_is_set(client, settings):
     settings.METRICS_TOKEN = "scrape-token-0123456789"
     assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
     wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope")
     assert wrong.status_code == 401 and wrong["WWW-Authenticate"].startswith("Bearer")
     assert scrape(client, HTTP_AUTHORIZATION="Bearer scrape-token-0123456789")

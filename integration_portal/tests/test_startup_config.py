@@ -20,7 +20,9 @@ def start(tmp_path: Path, **overrides: str | None) -> subprocess.CompletedProces
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_", "FIELD_", "CALL"))
+        if not k.startswith(
+            ("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_", "FIELD_", "CALL", "METRICS_")
+        )
     }
     env.update(
         DJANGO_SETTINGS_MODULE="integration_portal.settings",
@@ -30,6 +32,7 @@ def start(tmp_path: Path, **overrides: str | None) -> subprocess.CompletedProces
         DJANGO_SECRET_KEY="s" * 50,
         FIELD_ENCRYPTION_KEYS=GOOD_KEY,
         CALLBACK_HMAC_KEY="c" * 40,
+        METRICS_TOKEN="m" * 40,
     )
     for name, value in overrides.items():
         if value is None:
@@ -97,3 +100,15 @@ def test_production_names_only_the_missing_secret(tmp_path):
     message = proc.stderr.strip().splitlines()[-1]
     assert "FIELD_ENCRYPTION_KEYS" in message
     assert "DJANGO_SECRET_KEY" not in message and "CALLBACK_HMAC_KEY" not in message
+
+
+def test_production_without_a_metrics_token_refuses_to_start_naming_it(tmp_path):
+    proc = start(tmp_path, METRICS_TOKEN=None)
+    assert proc.returncode != 0
+    message = proc.stderr.strip().splitlines()[-1]
+    assert "METRICS_TOKEN" in message and "METRICS_ENABLED=false" in message
+
+
+def test_production_with_metrics_off_needs_no_metrics_token(tmp_path):
+    proc = start(tmp_path, METRICS_TOKEN=None, METRICS_ENABLED="false")
+    assert proc.returncode == 0, proc.stderr

@@ -7,7 +7,6 @@ the project's exception handler.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -19,14 +18,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connectors.backcheck.credentials import parse_basic_auth, verify_callback_password
+from connectors.backcheck.credentials import parse_basic_auth, verify_callback_credentials
 from connectors.backcheck.schema import SchemaError, parse_callback
 from connectors.lever.signature import is_fresh, signature_matches
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_get
-from integration_portal.api import error_response
+from integration_portal.api import error_response, loads_json
 from orders.models import Order
 from orders.services.inbound import (
     STAGE_CHANGE,
+    UNSIGNED_TEST_LIMIT_PER_HOUR,
+    UnsignedTestsOverLimit,
     backcheck_callback_store,
     lever_test_delivery_store,
     lever_webhook_store,
@@ -69,7 +70,7 @@ def _unknown_webhook() -> Response:
 
 def _parse_json_object(raw: bytes) -> dict | None:
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = loads_json(raw)
     except (UnicodeDecodeError, ValueError):
         return None
     return body if isinstance(body, dict) else None
@@ -120,6 +121,7 @@ class LeverWebhookView(APIView):
             401: OpenApiResponse(description="bad signature or stale"),
             404: OpenApiResponse(description="unknown webhook id"),
             413: OpenApiResponse(description="body over 256 KiB"),
+            429: OpenApiResponse(description="too many unsigned test deliveries"),
             503: OpenApiResponse(description="database unavailable"),
         },
         auth=[],
@@ -146,9 +148,19 @@ class LeverWebhookView(APIView):
             verified = _signed_by(tenant, body)
         if body.get("data") == {}:
             # Verify Connection: answered even before we know the token (lever-api.md).
-            result = lever_test_delivery_store(
-                tenant=tenant, body=body, raw=raw.decode(), verified=verified
-            )
+            try:
+                result = lever_test_delivery_store(
+                    tenant=tenant, body=body, raw=raw.decode(), verified=verified
+                )
+            except UnsignedTestsOverLimit:
+                response = error_response(
+                    "rate_limited",
+                    f"Over {UNSIGNED_TEST_LIMIT_PER_HOUR} unsigned test deliveries in an hour "
+                    "for this webhook; nothing was stored. Try again later.",
+                    status.HTTP_429_TOO_MANY_REQUESTS,
+                )
+                response["Retry-After"] = "600"
+                return response
             return Response({"status": result.status})
         if not verified:
             return error_response(
@@ -204,7 +216,7 @@ class BackcheckCallbackView(APIView):
         except BodyTooLarge:
             return _too_large()
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = loads_json(raw)
             screening = parse_callback(body, strict_values=False)
         except (UnicodeDecodeError, ValueError) as exc:
             if isinstance(exc, SchemaError):
@@ -223,8 +235,11 @@ class BackcheckCallbackView(APIView):
                 "not_found", "No order has this clientReferenceId.", status.HTTP_404_NOT_FOUND
             )
         username, password = credentials
-        if username != order.callback_username or not verify_callback_password(
-            password, order.callback_password_hash
+        if not verify_callback_credentials(
+            username=username,
+            password=password,
+            stored_username=order.callback_username,
+            stored_hash=order.callback_password_hash,
         ):
             return self._unauthorized("The credentials are not those of this order.")
         try:

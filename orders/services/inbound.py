@@ -54,23 +54,56 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# Unsigned Verify Connection deliveries prove nothing and can come from anyone who knows a
+# webhook URL: only their hash and first KiB are kept, at most this many an hour per tenant, and
+# for this long.
+UNSIGNED_TEST_KEEP_BYTES = 1024
+UNSIGNED_TEST_LIMIT_PER_HOUR = 20
+UNSIGNED_TEST_RETENTION = timedelta(days=7)
+
+
+class UnsignedTestsOverLimit(Exception):
+    """Too many unsigned test deliveries for one tenant within the hour."""
+
+
 def lever_test_delivery_store(
     *, tenant: WebhookTenant, body: dict, raw: str, verified: bool
 ) -> WebhookResult:
-    """Lever's Verify Connection test (`data` is {}): recorded, never acted on."""
-    event = InboundEvent.objects.create(
-        source=InboundEvent.Source.LEVER,
-        tenant_id=tenant.pk,
-        event_type="verifyConnection",
-        signature_verified=verified,
-        raw_body=raw,
-        payload_hash=_hash(raw),
-        state=InboundEvent.State.IGNORED,
-        outcome="test",
-        processed_at=timezone.now(),
-        reason="Verify Connection test delivery"
-        + ("" if verified else " (signature not verified)"),
+    """Lever's Verify Connection test (`data` is {}): recorded, never acted on.
+
+    Its token is recorded when it is signed: a token is single-use across all of a tenant's
+    events, so the same token, triggeredAt and signature with new `data` are a duplicate, not a
+    stage change (only `token` and `triggeredAt` are signed).
+    """
+    now = timezone.now()
+    unsigned = InboundEvent.objects.filter(
+        tenant_id=tenant.pk, event_type="verifyConnection", signature_verified=False
     )
+    if not verified:
+        unsigned.filter(received_at__lt=now - UNSIGNED_TEST_RETENTION).delete()
+        recent = unsigned.filter(received_at__gte=now - timedelta(hours=1)).count()
+        if recent >= UNSIGNED_TEST_LIMIT_PER_HOUR:
+            raise UnsignedTestsOverLimit
+    token = body["token"] if verified else None
+    try:
+        event = _insert_event(
+            source=InboundEvent.Source.LEVER,
+            tenant_id=tenant.pk,
+            event_type="verifyConnection",
+            lever_token=token,
+            signature_verified=verified,
+            raw_body=raw if verified else raw[:UNSIGNED_TEST_KEEP_BYTES],
+            payload_hash=_hash(raw),
+            state=InboundEvent.State.IGNORED,
+            outcome="test",
+            processed_at=now,
+            reason="Verify Connection test delivery"
+            + ("" if verified else " (signature not verified)"),
+        )
+    except IntegrityError:
+        if token is not None and _is_stored(tenant, token, None):
+            return WebhookResult("duplicate")
+        raise
     if verified:
         _confirm_signature_token(tenant)
     return WebhookResult("test", event_id=event.pk)

@@ -15,11 +15,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from connectors.backcheck.schema import http_url as _http_url
 from connectors.models import Tenant
 from orders import dashboard
 from orders.state import LEVER_STATUS
 
 register = template.Library()
+
+
+@register.filter
+def http_url(value: Any) -> str:
+    """The value when it is an absolute http(s) URL, else "": only those are rendered as links."""
+    return _http_url(value) or ""
+
 
 _STATUS_CLASS = {
     "": "pending",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from connectors.backcheck.credentials import generate_callback_credentials, hash_callback_password
+from integration_portal.api_tokens.models import ApiToken
 from orders.models import LeverNote, Order, OrderAction, StatusEvent
 
 pytestmark = pytest.mark.django_db
@@ -120,8 +120,8 @@ def test_anonymous_requests_are_refused(client, tenant):
 def test_token_auth_works_for_scripts(client, account_manager, tenant):
     tenant.account_managers.add(account_manager)
     _order(tenant)
-    token = Token.objects.create(user=account_manager)
-    response = client.get("/api/v1/orders/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = ApiToken.issue(user=account_manager)
+    response = client.get("/api/v1/orders/", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200 and response.json()["count"] == 1
 
 

@@ -51,7 +51,7 @@ def test_verify_connection_test_is_answered_and_never_acted_on(post_webhook, ten
     assert response.status_code == 200 and response.json() == {"status": "test"}
     event = InboundEvent.objects.get()
     assert event.outcome == "test" and event.state == InboundEvent.State.IGNORED
-    assert event.signature_verified is True and event.lever_token is None
+    assert event.signature_verified is True and event.lever_token is not None
 
 
 def test_verify_connection_test_is_answered_before_the_token_is_known(post_webhook, tenant):

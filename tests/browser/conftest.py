@@ -125,9 +125,30 @@ def scroll_width_at_phone_size(page) -> int:
         page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def login(page, base_url: str, username: str, password: str) -> None:
+def totp_code(device) -> str:
+    """The code an authenticator app shows now for a django-otp TOTP device."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+def authenticator_for(user):
+    """A confirmed TOTP device for `user`, as after setting up two-factor sign-in."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def login(page, base_url: str, username: str, password: str, device=None) -> None:
+    """Sign in through the form; with a TOTP `device`, type its current code too."""
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
+    if device is not None:
+        page.get_by_label("Authentication code").fill(totp_code(device))
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()

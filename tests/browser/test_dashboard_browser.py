@@ -21,7 +21,13 @@ from connectors.lever.fake_server import FakeLever
 from orders.models import LeverNote, Order
 from orders.services.notes import notes_deliver
 from orders.tests.dashboard_factories import callback, failed_note, make_order, make_tenant
-from tests.browser.conftest import ROOT, axe_violations, login, scroll_width_at_phone_size
+from tests.browser.conftest import (
+    ROOT,
+    authenticator_for,
+    axe_violations,
+    login,
+    scroll_width_at_phone_size,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -181,10 +187,12 @@ def test_account_manager_gets_404_on_another_tenants_case(dash_page, dash_portal
 
 
 def test_super_admin_creates_a_tenant_and_sees_its_secret_only_masked(
-    dash_page, dash_portal, super_admin
+    dash_page, dash_portal, super_admin, settings
 ):
+    # Super-admins sign in with their second factor, as in production.
+    settings.TWO_FACTOR_REQUIRED_FOR_SUPER_ADMINS = True
     page = dash_page
-    login(page, dash_portal, "root-admin", ROOT_PASSWORD)
+    login(page, dash_portal, "root-admin", ROOT_PASSWORD, authenticator_for(super_admin))
     page.goto(f"{dash_portal}/tenants/new/")
     page.get_by_label("Name").fill("Initech")
     page.get_by_label("Slug").fill("initech")

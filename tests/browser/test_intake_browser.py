@@ -16,6 +16,7 @@ from connectors import services
 from connectors.backcheck.fake_server import FakeBackcheck
 from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import IntakeLink, Tenant
+from tests.browser.conftest import authenticator_for, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,17 +74,23 @@ def make_tenant(lever: FakeLever, backcheck: FakeBackcheck) -> Tenant:
 
 
 def test_customer_enters_credentials_through_the_link_and_test_connection_passes(
-    browser, fakes, portal, django_user_model
+    browser, fakes, portal, django_user_model, settings
 ):
     lever, backcheck = fakes
     tenant = make_tenant(lever, backcheck)
-    django_user_model.objects.create_superuser("admin-ann", "ann@example.test", ADMIN_PASSWORD)
+    admin = django_user_model.objects.create_superuser(
+        "admin-ann", "ann@example.test", ADMIN_PASSWORD
+    )
+    # Super-admins sign in with their second factor, as in production.
+    settings.TWO_FACTOR_REQUIRED_FOR_SUPER_ADMINS = True
+    device = authenticator_for(admin)
 
     staff = browser.new_context()
     page = staff.new_page()
     page.goto(f"{portal}/login/")
     page.fill("#id_username", "admin-ann")
     page.fill("#id_password", ADMIN_PASSWORD)
+    page.fill("#id_otp_token", totp_code(device))
     page.click("button[type=submit]")
     page.goto(f"{portal}/tenants/initech/")
     page.click("text=Create intake link")
@@ -97,7 +104,7 @@ def test_customer_enters_credentials_through_the_link_and_test_connection_passes
     form = customer.new_page()
     response = form.goto(link_url)
     assert response.status == 200
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert "no-store" in response.headers["cache-control"]
     assert "Initech Ltd" in form.inner_text("h1")
     form.click("button[data-copy-target=intake-webhook-url]")
@@ -119,7 +126,7 @@ def test_customer_enters_credentials_through_the_link_and_test_connection_passes
             [tenant.pk],
         )
         stored = cursor.fetchone()
-    assert all(v.startswith("enc:v1:") for v in stored)
+    assert all(v.startswith("enc:v2:") for v in stored)
     assert API_KEY not in stored[0] and SIGNATURE_TOKEN not in stored[1]
     assert IntakeLink.objects.get(tenant=tenant).state == IntakeLink.USED
 

@@ -68,6 +68,7 @@ ACCOUNT_MANAGER = {
     "api-order-detail",
     "api-order-resync",
     "api-order-cancel",
+    "two-factor",  # the signed-in user's own authenticator
 }
 # Views with no object of a tenant in their URL: isolation is checked on what they list.
 UNSCOPED_URL = {
@@ -81,6 +82,7 @@ UNSCOPED_URL = {
     "intake-link-list",
     "api-order-list",
     "tenant-create",
+    "two-factor",
 }
 
 

@@ -9,7 +9,6 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -17,6 +16,7 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
+from integration_portal.api_tokens.models import ApiToken
 from integration_portal.wsgi import application
 
 
@@ -38,7 +38,7 @@ def api_token(db, super_admin) -> str:
 
     # One real order to find, so some generated ids hit data, not only 404s.
     _side("schema-tenant", super_admin, {"lever_api_key": "schema-lever-key-0123456789abc"})
-    return Token.objects.create(user=super_admin).key
+    return ApiToken.issue(user=super_admin)[1]
 
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]

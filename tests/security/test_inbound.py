@@ -29,7 +29,7 @@ CALLBACK = "/api/v1/callbacks/backcheck/"
 def _rows() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
-        for app in ("orders", "connectors", "auth", "sessions", "authtoken")
+        for app in ("orders", "connectors", "auth", "sessions", "api_tokens")
         for model in apps.get_app_config(app).get_models()
     }
 

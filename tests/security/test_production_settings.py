@@ -30,6 +30,7 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
         FIELD_ENCRYPTION_KEYS="prod-1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ",
         CALLBACK_HMAC_KEY=secrets.token_urlsafe(32),
         DJANGO_ALLOWED_HOSTS="portal.example.com",
+        METRICS_TOKEN=secrets.token_urlsafe(32),
         PORTAL_VAR_DIR=str(tmp_path),
     )
     return env

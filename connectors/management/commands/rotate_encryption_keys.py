@@ -1,4 +1,7 @@
-"""Re-encrypt every stored secret under the newest key of FIELD_ENCRYPTION_KEYS.
+"""Re-encrypt every stored secret under the newest key of FIELD_ENCRYPTION_KEYS, as enc:v2.
+
+It also converts values of the earlier enc:v1 form (bound to their column only) to enc:v2 (bound
+to the row too, connectors/crypto.py). Run it once every process runs a version that reads v2.
 
 Key rotation, step by step: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones
 after it), restart, run this command, check with `--check`, then remove the old keys.
@@ -25,8 +28,18 @@ from connectors.crypto import (
     encrypt,
     key_id_of,
     keyring,
+    version_of,
 )
 from connectors.fields import EncryptedSecretField
+
+
+def _row_id_column(model: Any) -> str | None:
+    attname = getattr(model, "ENCRYPTION_ROW_ID", None)
+    return model._meta.get_field(attname).column if attname else None
+
+
+def _is_current(token: str, ring: Any, bound: bool) -> bool:
+    return key_id_of(token) == ring.current_id and (version_of(token) == 2 or not bound)
 
 
 def encrypted_columns() -> Iterator[tuple[Any, list[EncryptedSecretField]]]:
@@ -37,9 +50,11 @@ def encrypted_columns() -> Iterator[tuple[Any, list[EncryptedSecretField]]]:
 
 
 def _raw_rows(model: Any, fields: list[EncryptedSecretField]) -> list[tuple]:
+    """(pk, row id or None, token, token, …) per row."""
     # Raw SQL: the ORM would decrypt on load, and rotation needs the stored tokens themselves.
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    row_id = _row_id_column(model)
+    columns = ", ".join([quote(row_id) if row_id else "NULL", *(quote(f.column) for f in fields)])
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
     with connection.cursor() as cursor:
@@ -63,23 +78,26 @@ class Command(BaseCommand):
         except EncryptionConfigError as exc:
             raise CommandError(str(exc))
         if options["check"]:
-            self._check(ring.current_id, {kid for kid, _ in ring.keys})
+            self._check(ring, {kid for kid, _ in ring.keys})
         else:
             self._rotate(ring)
 
-    def _check(self, current: str, configured: set[str]) -> None:
+    def _check(self, ring: Any, configured: set[str]) -> None:
+        current = ring.current_id
         stale = 0
         unknown: set[str] = set()
         for model, fields in encrypted_columns():
+            bound = _row_id_column(model) is not None
             for row in _raw_rows(model, fields):
-                ids = {key_id_of(v) if v.startswith("enc:") else "?" for v in row[1:] if v}
+                tokens = [v for v in row[2:] if v]
+                ids = {key_id_of(v) if v.startswith("enc:") else "?" for v in tokens}
                 old = ids - {current}
-                if old:
+                v1 = bound and any(v.startswith("enc:v1:") for v in tokens)
+                if old or v1:
                     stale += 1
                     unknown |= old - configured
-                    self.stdout.write(
-                        f"{model._meta.label} #{row[0]}: under key(s) {', '.join(sorted(old))}"
-                    )
+                    why = f"under key(s) {', '.join(sorted(old))}" if old else "in the v1 form"
+                    self.stdout.write(f"{model._meta.label} #{row[0]}: {why}")
         if unknown:
             self.stdout.write(
                 f"Key id(s) not in FIELD_ENCRYPTION_KEYS: {', '.join(sorted(unknown))} — "
@@ -87,7 +105,7 @@ class Command(BaseCommand):
             )
         if stale:
             raise CommandError(
-                f"{stale} row(s) are not under the newest key {current!r}; "
+                f"{stale} row(s) are not in the v2 form under the newest key {current!r}; "
                 "run `manage.py rotate_encryption_keys`."
             )
         self.stdout.write(f"All rows are under the newest key {current!r}.")
@@ -100,18 +118,22 @@ class Command(BaseCommand):
                 for model, fields in encrypted_columns():
                     table = quote(model._meta.db_table)
                     pk_column = quote(model._meta.pk.column)
+                    bound = _row_id_column(model) is not None
                     for row in _raw_rows(model, fields):
                         rows_seen += 1
-                        pk, stored = row[0], row[1:]
+                        pk, row_id, stored = row[0], row[1], row[2:]
+                        row_id = str(row_id) if row_id not in (None, "") else None
                         updates = []
                         for field, token in zip(fields, stored, strict=True):
                             if not token:
                                 continue
                             # Decrypt even when already current: a bad value must be found now,
                             # not when a worker first needs it.
-                            plain = decrypt(token, context=field.context, ring=ring)
-                            if key_id_of(token) != ring.current_id:
-                                new = encrypt(plain, context=field.context, ring=ring)
+                            plain = decrypt(token, context=field.context, ring=ring, row_id=row_id)
+                            if not _is_current(token, ring, bound and row_id is not None):
+                                new = encrypt(
+                                    plain, context=field.context, ring=ring, row_id=row_id
+                                )
                                 updates.append((field.column, token, new))
                         for column, old, new in updates:
                             # Conditional: a value rewritten meanwhile is already current.

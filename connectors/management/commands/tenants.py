@@ -28,7 +28,8 @@ def _error(exc: ValidationError) -> CommandError:
 
 class Command(BaseCommand):
     help = (
-        "Create and inspect tenants: add, add-package, set-secret, retire-token, list, show, check."
+        "Create and inspect tenants: add, add-package, set-url, set-secret, retire-token, list, "
+        "show, check."
     )
     # call_command(..., stdin=stream) feeds set-secret in tests and scripts.
     stealth_options = ("stdin",)
@@ -64,6 +65,14 @@ class Command(BaseCommand):
         pkg.add_argument("--name", required=True)
         pkg.add_argument("--lever-tag", default="")
         pkg.add_argument("--default", action="store_true")
+
+        set_url = sub.add_parser(
+            "set-url",
+            help="Change the Lever or Backcheck base URL; clears the credentials sent to it.",
+        )
+        set_url.add_argument("slug")
+        set_url.add_argument("system", choices=["lever", "backcheck"])
+        set_url.add_argument("url", help="for Lever: production, sandbox, eu, or a custom URL")
 
         secret = sub.add_parser(
             "set-secret", help="Store a credential, read from stdin (never from the command line)."
@@ -135,6 +144,32 @@ class Command(BaseCommand):
             raise _error(exc)
         default = " (default)" if package.is_default else ""
         self.stdout.write(f"Added package {package.code}{default} to {tenant.slug}.")
+
+    def do_set_url(self, options: dict[str, Any]) -> None:
+        tenant = self._tenant(options["slug"])
+        system = options["system"]
+        try:
+            changed = services.tenant_set_url(
+                tenant=tenant, actor=ACTOR, system=system, url=options["url"]
+            )
+        except ValidationError as exc:
+            raise _error(exc)
+        label = "Lever" if system == "lever" else "Backcheck"
+        if not changed:
+            self.stdout.write(f"The {label} base URL of {tenant.slug} is unchanged.")
+            return
+        url = tenant.lever_base_url if system == "lever" else tenant.backcheck_base_url
+        self.stdout.write(f"Set the {label} base URL of {tenant.slug} to {url}.")
+        names = [
+            name
+            for name, attr in SECRET_FIELDS.items()
+            if attr in services.BOUND_CREDENTIALS[f"{system}_base_url"]
+        ]
+        self.stdout.write(
+            "Any credentials stored for the old URL were cleared; store them again with `tenants set-secret` for "
+            + " and ".join(names)
+            + "."
+        )
 
     def _read_secret(self, options: dict[str, Any], label: str) -> str:
         stream = options.get("stdin") or sys.stdin
