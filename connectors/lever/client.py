@@ -67,6 +67,7 @@ class Opportunity:
     phones: list[Phone]
     contact: str | None
     stage: str | None
+    # {"archivedAt": ms | None, "reason": archive reason id | None} when archived, else None.
     archived: dict | None
     tags: list[str]
     posting_tags: list[str]
@@ -128,6 +129,23 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _archived(data: dict) -> dict | None:
+    """Archived state in either of the reference's shapes, as {"archivedAt", "reason"}.
+
+    Lever's field list describes an `archived` object ({"archivedAt", "reason"}), but its
+    opportunity example carries top-level `archivedAt` / `archiveReason` instead; either one,
+    when not null, means archived.
+    """
+    archived = data.get("archived")
+    if isinstance(archived, dict):
+        return {"archivedAt": archived.get("archivedAt"), "reason": archived.get("reason")}
+    if archived not in (None, False):
+        return {"archivedAt": None, "reason": None}
+    if data.get("archivedAt") is not None:
+        return {"archivedAt": data.get("archivedAt"), "reason": data.get("archiveReason")}
+    return None
+
+
 def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
     phones = [
         Phone(type=p.get("type") if isinstance(p.get("type"), str) else None, value=p["value"])
@@ -143,7 +161,6 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
     if isinstance(stage, dict):  # `expand=stage` inlines {"id", "text"}
         stage = stage.get("id")
     urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
-    archived = data.get("archived")
     return Opportunity(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
@@ -151,7 +168,7 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
         phones=phones,
         contact=data.get("contact") if isinstance(data.get("contact"), str) else None,
         stage=stage if isinstance(stage, str) else None,
-        archived=archived if isinstance(archived, dict) else None,
+        archived=_archived(data),
         tags=_str_list(data.get("tags")),
         posting_tags=posting_tags,
         stage_changes=changes,

@@ -43,6 +43,12 @@ def _now_ms() -> int:
 
 def _opportunity_json(account: dict, opp: dict, expand: list[str]) -> dict:
     data = json.loads(json.dumps(opp))
+    if account.get("archived_shape") == "top-level":
+        # The shape of the reference's opportunity example: no `archived` object, top-level
+        # `archivedAt` / `archiveReason` (null when active).
+        archived = data.pop("archived", None) or {}
+        data["archivedAt"] = archived.get("archivedAt")
+        data["archiveReason"] = archived.get("reason")
     if "applications" not in expand:
         data["applications"] = [a["id"] for a in opp["applications"]]
     if "stage" in expand:
@@ -237,6 +243,7 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
             rate=float(payload.get("rate", 10.0)),
             burst=int(payload.get("burst", 20)),
             retry_after_mode=payload.get("retry_after_mode", "retry-after"),
+            archived_shape=payload.get("archived_shape", "object"),
         )
         if payload.get("signature_token"):
             fake.accounts[payload["api_key"]]["signature_token"] = payload["signature_token"]

@@ -22,6 +22,7 @@ from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunit
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
+from connectors.lever.interpret import archived_reason
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders.models import InboundEvent, Order, StatusEvent
@@ -260,7 +261,7 @@ def _handle_stage_change(event: InboundEvent) -> None:
                 event,
                 state=InboundEvent.State.IGNORED,
                 outcome="archived",
-                reason="The opportunity is archived in Lever; no order.",
+                reason=archived_reason(opportunity),
             )
             return
         if to_stage not in {change.to_stage_id for change in opportunity.stage_changes}:

@@ -367,3 +367,32 @@ def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
     assert opp.show_url.endswith(data["id"]) and opp.posting_tags == ["executive-ca"]
     expanded = _parse_opportunity({**data, "stage": {"id": "offer", "text": "Offer"}}, [])
     assert expanded.stage == "offer"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"archived": None}, None),
+        ({"archived": None, "archivedAt": None, "archiveReason": None}, None),
+        ({"archived": {"archivedAt": 5, "reason": "r1"}}, {"archivedAt": 5, "reason": "r1"}),
+        ({"archived": {}}, {"archivedAt": None, "reason": None}),
+        ({"archivedAt": 7, "archiveReason": "r2"}, {"archivedAt": 7, "reason": "r2"}),
+        ({"archived": None, "archivedAt": 7}, {"archivedAt": 7, "reason": None}),
+    ],
+    ids=["object-null", "all-null", "object", "empty-object", "top-level", "top-level-no-reason"],
+)
+def test_archived_is_read_from_the_object_or_the_top_level_fields(raw, expected):
+    from connectors.lever.client import _parse_opportunity
+
+    assert _parse_opportunity({"id": "opp-1", **raw}, []).archived == expected
+
+
+def test_the_fake_serves_top_level_archived_fields_when_asked(fake, client):
+    key = "lvr-top-level-0123456789abcdef"
+    fake.add_account(key, archived_shape="top-level")
+    opp_id = fake.add_opportunity(
+        key, name="Prince", emails=[], archived={"archivedAt": 9, "reason": "hired"}
+    )
+    with LeverClient(base_url=fake.base_url, api_key=key, limiter=LocalLimiter()) as lever:
+        opp = lever.get_opportunity(opp_id)
+    assert opp.archived == {"archivedAt": 9, "reason": "hired"}
