@@ -91,3 +91,18 @@ def test_every_variable_gunicorn_reads_is_listed_in_env_example():
     read |= set(re.findall(r"os\.environ\.get\(\s*'([A-Z][A-Z0-9_]*)'", source))
     assert "WEB_CONCURRENCY" in read
     assert read - documented_variables() == set()
+
+
+def test_the_webhook_age_window_is_fourteen_days_in_every_place_an_operator_reads_it():
+    """Lever's manual Rerun reaches two weeks back: the window must match in all four places."""
+    from django.conf import settings
+
+    two_weeks = 14 * 24 * 3600
+    env_example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert settings.LEVER_WEBHOOK_MAX_AGE_S == two_weeks
+    assert f"# LEVER_WEBHOOK_MAX_AGE_S={two_weeks}\n" in env_example
+    assert SERVICES["web"]["environment"]["LEVER_WEBHOOK_MAX_AGE_S"] == (
+        f"${{LEVER_WEBHOOK_MAX_AGE_S:-{two_weeks}}}"
+    )
+    assert f"| `LEVER_WEBHOOK_MAX_AGE_S` | `{two_weeks}` |" in readme
