@@ -6,6 +6,8 @@ note services each call one function instead of repeating Lever's quirks.
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 
 from connectors.lever.client import Opportunity
@@ -25,3 +27,27 @@ def archived_reason(opportunity: Opportunity) -> str:
         details.append(f"archive reason {reason[:100]}")
     suffix = f" ({', '.join(details)})" if details else ""
     return f"The opportunity is archived in Lever{suffix}; no order."
+
+
+# Tags, when Lever hands a note back as HTML; block-level ends and <br> become line breaks.
+_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6])\s*/?\s*>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def note_text_key(text: str) -> str:
+    """`text` as Lever may store or return it, reduced to what a reader sees.
+
+    Lever's notes are plain text, but nothing documented says a note is returned byte for byte:
+    line endings, runs of spaces and surrounding blank lines may come back changed, or the text
+    wrapped in HTML. The look-before-repost after an ambiguous send compares these keys, so that
+    a note Lever did store is found rather than posted a second time.
+    """
+    if "<" in text and _TAG.search(text):
+        text = _TAG.sub(" ", _BREAK.sub("\n", text))
+    text = html.unescape(text).replace("\u00a0", " ")
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def same_note_text(posted: str, ours: str) -> bool:
+    return note_text_key(posted) == note_text_key(ours)

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
+from connectors.lever.interpret import same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
@@ -135,7 +136,7 @@ def _block_behind(note: LeverNote) -> None:
 def _find_posted(client: LeverClient, note: LeverNote, since: datetime) -> str | None:
     threshold_ms = int((since - AMBIGUOUS_LOOKBACK).timestamp() * 1000)
     for posted in client.list_notes(note.opportunity_id):
-        if posted.text == note.text and (posted.created_at or 0) >= threshold_ms:
+        if same_note_text(posted.text, note.text) and (posted.created_at or 0) >= threshold_ms:
             return posted.id
     return None
 
