@@ -62,6 +62,9 @@ class Tenant(models.Model):
     )
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_result = models.JSONField(null=True, blank=True)
+    # Lever reads the key was refused (403): {"stages"|"users"|"postings": {"at", "detail"}}.
+    # Processing falls back and goes on; the tenant's health shows each until a check clears it.
+    lever_permission_warnings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

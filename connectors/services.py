@@ -340,10 +340,53 @@ def tenant_assign_managers(*, tenant: Tenant, actor: Actor, users: Iterable[Any]
 
 
 def tenant_record_check(*, tenant: Tenant, result: dict, checked_at: Any) -> None:
-    """Store the last "Test connection" result; a health reading, not an audited setting."""
-    Tenant.objects.filter(pk=tenant.pk).update(last_check_result=result, last_check_at=checked_at)
+    """Store the last "Test connection" result; a health reading, not an audited setting.
+
+    The Lever half says which optional reads the key may make (`permissions`); those results
+    replace the permission warnings the workers recorded, so a fixed key clears its warning.
+    """
+    permissions = (result.get("lever") or {}).get("permissions") or {}
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_permission_warnings")
+        warnings = dict(locked.get(pk=tenant.pk).lever_permission_warnings or {})
+        for read, outcome in permissions.items():
+            if outcome == "forbidden":
+                warnings[read] = {"at": checked_at.isoformat(), "detail": LEVER_FORBIDDEN[read]}
+            elif outcome == "ok":
+                warnings.pop(read, None)
+        Tenant.objects.filter(pk=tenant.pk).update(
+            last_check_result=result, last_check_at=checked_at, lever_permission_warnings=warnings
+        )
     tenant.last_check_result = result
     tenant.last_check_at = checked_at
+    tenant.lever_permission_warnings = warnings
+
+
+# What each Lever read the key may be refused (403) costs, as the tenant's health shows it.
+LEVER_FORBIDDEN = {
+    "stages": "The Lever API key cannot read stages (403): notes name the stage by its id.",
+    "users": "The Lever API key cannot read users (403): the note author cannot be checked.",
+    "postings": (
+        "The Lever API key cannot read job postings (403): a candidate whose own tags match no "
+        "package gets a no-package Error instead of the posting's or the default package."
+    ),
+    "perform_as": (
+        "Lever refused to post notes as the chosen note author (403): notes are posted without "
+        "an author."
+    ),
+}
+
+
+def tenant_lever_permission_warn(*, tenant_id: int, read: str, now: Any = None) -> None:
+    """Record that Lever refused the tenant's key one optional read (403); shown on its health."""
+    from django.utils import timezone
+
+    at = (now or timezone.now()).isoformat()
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_permission_warnings")
+        warnings = dict(locked.get(pk=tenant_id).lever_permission_warnings or {})
+        warnings[read] = {"at": at, "detail": LEVER_FORBIDDEN[read]}
+        Tenant.objects.filter(pk=tenant_id).update(lever_permission_warnings=warnings)
 
 
 # --- packages --------------------------------------------------------------------------------

@@ -72,8 +72,23 @@ def render_missing_email_note(*, stage_name: str) -> str:
     )
 
 
-def render_no_package_note(*, tags: Sequence[str], stage_name: str) -> str:
+def render_no_package_note(
+    *, tags: Sequence[str], stage_name: str, postings_unreadable: bool = False
+) -> str:
     unique_tags = list(dict.fromkeys(tag for tag in tags if tag))
+    if postings_unreadable:
+        # The default package is not offered: the posting, had it been readable, might have
+        # named another package. The note names the cause so that someone can fix the key.
+        fix = (
+            f"Add one of these tags: {', '.join(unique_tags)}"
+            if unique_tags
+            else "Ask your Backcheck account manager to have the key's access to job postings fixed"
+        )
+        return _error_note(
+            "No screening package matches this candidate's tags, and the job posting's tags "
+            f"could not be checked because the Lever API key cannot read job postings. {fix}, "
+            f'then move the candidate to "{stage_name}" again.'
+        )
     if unique_tags:
         fix = f"Add one of these tags: {', '.join(unique_tags)}"
     else:

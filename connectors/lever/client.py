@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -73,6 +73,9 @@ class Opportunity:
     posting_tags: list[str]
     stage_changes: list[StageChange]
     show_url: str | None
+    # Lever refused (403) to let this key read the opportunity's job postings, so
+    # `posting_tags` is incomplete: package resolution must not fall through to the default.
+    postings_forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -327,16 +330,29 @@ class LeverClient:
         if not isinstance(data.get("id"), str):
             raise HttpError("transient", "unexpected Lever response for opportunity: no id")
         posting_tags: list[str] = []
+        postings_forbidden = False
         for application in data.get("applications") or []:
             posting = application.get("posting") if isinstance(application, dict) else None
             if isinstance(posting, dict):  # already expanded
                 tags = _str_list(posting.get("tags"))
-            elif isinstance(posting, str) and posting:
-                tags = _str_list(self._get_data(f"postings/{_seg(posting)}", "posting").get("tags"))
+            elif isinstance(posting, str) and posting and not postings_forbidden:
+                try:
+                    posting_data = self._get_data(f"postings/{_seg(posting)}", "posting")
+                except HttpError as exc:
+                    # A key may lack the postings permission (Lever: 403 "forbidden by account
+                    # settings"); the opportunity itself is still readable.
+                    if exc.status != 403:
+                        raise
+                    postings_forbidden = True
+                    continue
+                tags = _str_list(posting_data.get("tags"))
             else:
                 continue
             posting_tags.extend(tag for tag in tags if tag not in posting_tags)
-        return _parse_opportunity(data, posting_tags)
+        opportunity = _parse_opportunity(data, posting_tags)
+        if postings_forbidden:
+            opportunity = replace(opportunity, postings_forbidden=True)
+        return opportunity
 
     def list_stages(self) -> list[Stage]:
         return [

@@ -63,12 +63,33 @@ def _string_list(payload: Any, field: str) -> list[str]:
     return value
 
 
+def forbidden_rule(rule: str) -> tuple[str, list[str], str | None]:
+    method, _, target = rule.strip().partition(" ")
+    path, _, param = target.partition("?")
+    if not method or not path.startswith("/"):
+        raise ValueError(f"forbidden rules read 'METHOD /path[?param]', not {rule!r}")
+    return method.upper(), path.strip("/").split("/"), param or None
+
+
+def is_forbidden(account: dict, method: str, parts: list[str], query: dict) -> bool:
+    """Whether the account's key lacks the permission for this request (see `add_account`)."""
+    for rule_method, rule_parts, param in account.get("forbidden", []):
+        if rule_method != method or len(rule_parts) != len(parts):
+            continue
+        if all(r in ("*", p) for r, p in zip(rule_parts, parts, strict=True)):
+            if param is None or param in query:
+                return True
+    return False
+
+
 # -- the Lever API -----------------------------------------------------------------------------
 def api(fake: Any, account: dict, method: str, path: str, query: dict, body: bytes) -> tuple:
     parts = _segments(path)
     if not parts or parts[0] != "v1":
         raise _not_found("Route")
     parts = parts[1:]
+    if is_forbidden(account, method, parts, query):
+        raise ApiError(403, "ForbiddenError", "This API key does not have permission to do this")
     with fake.lock:
         if parts == ["stages"] and method == "GET":
             return 200, fake._page(account["stages"], query)
@@ -244,6 +265,7 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
             burst=int(payload.get("burst", 20)),
             retry_after_mode=payload.get("retry_after_mode", "retry-after"),
             archived_shape=payload.get("archived_shape", "object"),
+            forbidden=payload.get("forbidden") or (),
         )
         if payload.get("signature_token"):
             fake.accounts[payload["api_key"]]["signature_token"] = payload["signature_token"]

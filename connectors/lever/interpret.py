@@ -10,7 +10,8 @@ import html
 import re
 from datetime import UTC, datetime
 
-from connectors.lever.client import Opportunity
+from connectors.http import HttpError
+from connectors.lever.client import LeverClient, Opportunity
 
 
 def archived_reason(opportunity: Opportunity) -> str:
@@ -27,6 +28,52 @@ def archived_reason(opportunity: Opportunity) -> str:
         details.append(f"archive reason {reason[:100]}")
     suffix = f" ({', '.join(details)})" if details else ""
     return f"The opportunity is archived in Lever{suffix}; no order."
+
+
+def stage_name_or_id(client: LeverClient, stage_id: str, *, tenant_id: int) -> str:
+    """The stage's name for a note; its id when unknown or when the key may not read stages.
+
+    Stages only word a note, so a key refused `GET /stages` (403) must not cost the note: the
+    refusal is recorded on the tenant's health instead.
+    """
+    try:
+        stages = client.list_stages()
+    except HttpError as exc:
+        if exc.status != 403:
+            raise
+        permission_refused(tenant_id=tenant_id, read="stages")
+        return stage_id
+    return next((stage.text for stage in stages if stage.id == stage_id), stage_id)
+
+
+def create_note_as_author(
+    client: LeverClient,
+    opportunity_id: str,
+    *,
+    value: str,
+    secret: bool,
+    perform_as: str | None,
+    tenant_id: int,
+) -> str:
+    """Post the note as the tenant's note author; without an author if Lever refuses that.
+
+    A key may be refused (403) acting as a user while still allowed to post notes. Lever created
+    nothing on a 403, so posting again without `perform_as` cannot make a second note; a key
+    refused notes altogether is refused again and the note fails as before.
+    """
+    try:
+        return client.create_note(opportunity_id, value=value, secret=secret, perform_as=perform_as)
+    except HttpError as exc:
+        if exc.status != 403 or not perform_as:
+            raise
+    permission_refused(tenant_id=tenant_id, read="perform_as")
+    return client.create_note(opportunity_id, value=value, secret=secret, perform_as=None)
+
+
+def permission_refused(*, tenant_id: int, read: str) -> None:
+    from connectors.services import tenant_lever_permission_warn
+
+    tenant_lever_permission_warn(tenant_id=tenant_id, read=read)
 
 
 # Tags, when Lever hands a note back as HTML; block-level ends and <br> become line breaks.

@@ -220,6 +220,24 @@ def test_a_key_lever_refuses_is_refused_with_levers_reason_and_the_link_stays_op
     assert "Lever is connected" in submit(Client(), token).content.decode()
 
 
+def test_a_key_lever_refuses_only_stages_is_stored_with_a_warning_not_a_counted_try(
+    acme, fake_lever
+):
+    limited = "lvr-limited-key-0123456789abcdef"
+    fake_lever.add_account(limited, forbidden=["GET /stages"])
+    link, token = new_link(acme)
+
+    response = submit(Client(), token, key=limited)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "Lever is connected" in html
+    assert "Warning:" in html and "the key cannot read stages (403)" in html
+    link.refresh_from_db()
+    assert link.state == IntakeLink.USED and link.failed_attempts == 0
+    acme.refresh_from_db()
+    assert acme.lever_api_key.reveal() == limited
+
+
 def test_five_refused_keys_lock_the_link(acme, fake_lever):
     link, token = new_link(acme)
     for attempt in range(1, 5):

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
-from connectors.lever.interpret import same_note_text
+from connectors.lever.interpret import create_note_as_author, same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
@@ -178,11 +178,13 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
                     task_id=task_id,
                 )
                 return True
-        lever_note_id = client.create_note(
+        lever_note_id = create_note_as_author(
+            client,
             note.opportunity_id,
             value=note.text,
             secret=tenant.notes_secret,
             perform_as=tenant.note_author_user_id or None,
+            tenant_id=tenant.pk,
         )
     except RateLimited as exc:
         # Not an attempt: nothing was sent. Release the claim and come back when allowed.
