@@ -64,10 +64,35 @@ class TenantForm(forms.Form):
     # Service field name → form field showing its error.
     ALIASES = {"lever_base_url": "lever_base_url_custom"}
 
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        editing: bool = False,
+        stage_choices: list[tuple[str, str]] | None = None,
+        user_choices: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["slug"]
+        # With Lever's own lists, stages and the author are picked by name (Lever's screens
+        # never show ids); without them (no key yet, or Lever refused the list) ids are typed.
+        if stage_choices is not None:
+            self.fields["trigger_stage_ids"] = forms.MultipleChoiceField(
+                required=False,
+                choices=stage_choices,
+                widget=forms.CheckboxSelectMultiple,
+                label="Trigger stages",
+                help_text="Moving a candidate into one of these Lever stages starts a check.",
+            )
+            self.initial["trigger_stage_ids"] = list(self.initial.get("trigger_stage_picks") or [])
+        if user_choices is not None:
+            self.fields["note_author_user_id"] = forms.ChoiceField(
+                required=False,
+                choices=[("", "(no author)"), *user_choices],
+                label="Note author",
+                help_text="Notes are posted as this Lever user (perform_as).",
+            )
 
     @classmethod
     def initial_for(cls, tenant: Any) -> dict[str, Any]:
@@ -78,6 +103,7 @@ class TenantForm(forms.Form):
             "lever_environment": preset or "custom",
             "lever_base_url_custom": "" if preset else tenant.lever_base_url,
             "trigger_stage_ids": "\n".join(tenant.trigger_stage_ids),
+            "trigger_stage_picks": list(tenant.trigger_stage_ids),
             "note_author_user_id": tenant.note_author_user_id,
             "notes_secret": tenant.notes_secret,
             "piecemeal": tenant.piecemeal,

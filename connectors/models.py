@@ -65,6 +65,9 @@ class Tenant(models.Model):
     # Lever reads the key was refused (403): {"stages"|"users"|"postings": {"at", "detail"}}.
     # Processing falls back and goes on; the tenant's health shows each until a check clears it.
     lever_permission_warnings = models.JSONField(default=dict, blank=True)
+    # Names Lever last gave for its ids, so that pages show "Background Check" beside the id:
+    # {"stages": {id: name}, "users": {id: name}}. A cache of Lever's lists, not a setting.
+    lever_names = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -360,6 +360,27 @@ def tenant_record_check(*, tenant: Tenant, result: dict, checked_at: Any) -> Non
     tenant.last_check_result = result
     tenant.last_check_at = checked_at
     tenant.lever_permission_warnings = warnings
+    lever = result.get("lever") or {}
+    author = lever.get("note_author") or {}
+    tenant_record_lever_names(
+        tenant=tenant,
+        stages={s["id"]: s["name"] for s in lever.get("stages") or [] if s.get("name")},
+        users={author["id"]: author["name"]} if author.get("name") else None,
+    )
+
+
+def tenant_record_lever_names(
+    *, tenant: Tenant, stages: dict[str, str] | None = None, users: dict[str, str] | None = None
+) -> None:
+    """Remember the names Lever gave for stage and user ids (merged; a cache, not audited)."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_names").get(pk=tenant.pk)
+        names = {key: dict(value) for key, value in (locked.lever_names or {}).items()}
+        for kind, found in (("stages", stages), ("users", users)):
+            if found:
+                names.setdefault(kind, {}).update({k: v for k, v in found.items() if v})
+        Tenant.objects.filter(pk=tenant.pk).update(lever_names=names)
+    tenant.lever_names = names
 
 
 # What each Lever read the key may be refused (403) costs, as the tenant's health shows it.

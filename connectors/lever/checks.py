@@ -7,12 +7,13 @@ Calls Lever with the stored key: `GET /stages` proves the key and names the trig
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
 from connectors.http import HttpError
-from connectors.lever.client import LeverClient, RateLimited
+from connectors.lever.client import LeverClient, RateLimited, Stage, User
 from integration_portal.redaction import redact
 
 # The check runs in a web request or a command, not a worker: a short wait for our own rate
@@ -107,6 +108,11 @@ def lever_check(tenant: Any) -> dict:
         return result
 
     result["warnings"] = [_WARNINGS[read] for read, got in permissions.items() if got != "ok"]
+    # Every name Lever gave, for the set-up pickers (tenant_check stores them, not the result).
+    result["names"] = {
+        "stages": {stage.id: stage.text for stage in stage_list or []},
+        "users": {user.id: user.name for user in user_list or []},
+    }
     problems = []
     if not stage_ids:
         problems.append("no trigger stage is set")
@@ -131,3 +137,35 @@ def lever_check(tenant: Any) -> dict:
         + (" Check: " + "; ".join(problems) + "." if problems else "")
     )
     return result
+
+
+@dataclass(frozen=True)
+class LeverDirectory:
+    """Lever's stages and users for the pickers; a list is None when it could not be read."""
+
+    stages: list[Stage] | None
+    users: list[User] | None
+    problem: str = ""  # why a list is missing, for the page
+
+
+def lever_directory(tenant: Any) -> LeverDirectory:
+    """Read Lever's stages and users with the tenant's stored key, never raising."""
+    if not tenant.lever_api_key:
+        return LeverDirectory(None, None, "No Lever API key is stored yet.")
+    api_key = tenant.lever_api_key.reveal()
+    permissions: dict[str, str] = {}
+    try:
+        with LeverClient.for_tenant(tenant) as client:
+            stages = _optional(client.list_stages, "stages", permissions)
+            users = _optional(client.list_users, "users", permissions)
+    except HttpError as exc:
+        detail = redact(_failure(exc)[1]).replace(api_key, "••••")
+        return LeverDirectory(None, None, f"Lever's lists could not be read: {detail}")
+    except Exception as exc:  # a page must still render, with the ids to type instead
+        detail = redact(f"{type(exc).__name__}: {exc}").replace(api_key, "••••")
+        return LeverDirectory(None, None, f"Lever's lists could not be read: {detail}")
+    refused = [_WARNINGS[read] for read, got in permissions.items() if got != "ok"]
+    problem = (
+        ("Lever's lists could not all be read: " + "; ".join(refused) + ".") if refused else ""
+    )
+    return LeverDirectory(stages, users, problem)
