@@ -60,6 +60,24 @@ class TenantForm(forms.Form):
     piecemeal = forms.BooleanField(required=False, label="Piecemeal reporting")
     cma = forms.BooleanField(required=False, label="Client matrix adjudication (CMA)")
     backcheck_base_url = forms.CharField(required=False, label="Backcheck base URL")
+    status_tag_prefix = forms.CharField(
+        required=False,
+        max_length=50,
+        label="Status tags (off when empty)",
+        help_text='Tag the candidate with the check\'s status, e.g. "BGC" gives "BGC: In '
+        "Progress\"; the previous status tag is removed. Must not start a package's tag.",
+    )
+    advance_stage_id = forms.CharField(
+        required=False,
+        label="Auto-advance stage (off when empty)",
+        help_text="On Completed, move the candidate to this Lever stage (not a trigger stage).",
+    )
+    advance_only_green = forms.BooleanField(
+        required=False, label="Auto-advance only when the score is Green"
+    )
+    notify_followers = forms.BooleanField(
+        required=False, label="Notify the candidate's followers of Completed and Error notes"
+    )
 
     # Service field name → form field showing its error.
     ALIASES = {"lever_base_url": "lever_base_url_custom"}
@@ -86,6 +104,13 @@ class TenantForm(forms.Form):
                 help_text="Moving a candidate into one of these Lever stages starts a check.",
             )
             self.initial["trigger_stage_ids"] = list(self.initial.get("trigger_stage_picks") or [])
+        if stage_choices is not None:
+            self.fields["advance_stage_id"] = forms.ChoiceField(
+                required=False,
+                choices=[("", "(off)"), *stage_choices],
+                label="Auto-advance stage",
+                help_text=self.fields["advance_stage_id"].help_text,
+            )
         if user_choices is not None:
             self.fields["note_author_user_id"] = forms.ChoiceField(
                 required=False,
@@ -109,6 +134,10 @@ class TenantForm(forms.Form):
             "piecemeal": tenant.piecemeal,
             "cma": tenant.cma,
             "backcheck_base_url": tenant.backcheck_base_url,
+            "status_tag_prefix": tenant.status_tag_prefix,
+            "advance_stage_id": tenant.advance_stage_id,
+            "advance_only_green": tenant.advance_only_green,
+            "notify_followers": tenant.notify_followers,
         }
 
     def clean(self) -> dict[str, Any]:
@@ -133,6 +162,10 @@ class TenantForm(forms.Form):
             "piecemeal": data["piecemeal"],
             "cma": data["cma"],
             "backcheck_base_url": data["backcheck_base_url"],
+            "status_tag_prefix": data["status_tag_prefix"],
+            "advance_stage_id": data["advance_stage_id"],
+            "advance_only_green": data["advance_only_green"],
+            "notify_followers": data["notify_followers"],
         }
 
 

@@ -50,6 +50,11 @@ class Tenant(models.Model):
     notes_secret = models.BooleanField(default=False)
     piecemeal = models.BooleanField(default=False)
     cma = models.BooleanField(default=False, verbose_name="client matrix adjudication")
+    # Extras (connectors/extras.py), each off by default: a blank prefix or stage is off.
+    status_tag_prefix = models.CharField(max_length=50, blank=True)
+    advance_stage_id = models.CharField(max_length=200, blank=True)
+    advance_only_green = models.BooleanField(default=False)
+    notify_followers = models.BooleanField(default=False)
     lever_rate_per_s = models.FloatField(default=10.0)
     lever_burst = models.PositiveIntegerField(default=10)
 

@@ -21,6 +21,12 @@ from django.core.validators import URLValidator, validate_slug
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from connectors.extras import (
+    EXTRA_SETTINGS,
+    check_extras,
+    check_package_tag,
+    clean_status_tag_prefix,
+)
 from connectors.models import (
     LEVER_BASE_URL_PRESETS,
     SECRET_FIELDS,
@@ -39,6 +45,7 @@ TENANT_SETTINGS = {
     "lever_base_url": "Lever base URL",
     "trigger_stage_ids": "trigger stages",
     "note_author_user_id": "note author",
+    **EXTRA_SETTINGS,
     "notes_secret": "secret notes",
     "piecemeal": "piecemeal reporting",
     "cma": "client matrix adjudication",
@@ -117,6 +124,18 @@ def _clean_stage_ids(value: Any) -> list[str]:
     return cleaned
 
 
+_EXTRA_FLAGS = ("advance_only_green", "notify_followers")
+
+
+def _check_extras(values: dict[str, Any], *, package_tags: Iterable[str]) -> None:
+    check_extras(
+        prefix=values.get("status_tag_prefix") or "",
+        advance_stage_id=values.get("advance_stage_id") or "",
+        trigger_stage_ids=values.get("trigger_stage_ids") or [],
+        package_tags=package_tags,
+    )
+
+
 def clean_tenant_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Validate non-secret settings (the admin's forms use this too); raises ValidationError."""
     return {key: _clean_setting(key, value) for key, value in values.items()}
@@ -130,7 +149,14 @@ def _clean_setting(name: str, value: Any) -> Any:
         if len(value) > 200:
             raise ValidationError({"name": "The name is longer than 200 characters."})
         return value
-    if name in ("is_active", "notes_secret", "piecemeal", "cma"):
+    if name == "status_tag_prefix":
+        return clean_status_tag_prefix(value)
+    if name == "advance_stage_id":
+        value = str(value or "").strip()
+        if len(value) > 200 or any(ch.isspace() for ch in value):
+            raise ValidationError({name: "The auto-advance stage is one Lever stage id."})
+        return value
+    if name in ("is_active", "notes_secret", "piecemeal", "cma", *_EXTRA_FLAGS):
         if not isinstance(value, bool):
             raise ValidationError({name: f"{TENANT_SETTINGS[name]} must be true or false."})
         return value
@@ -216,6 +242,7 @@ def tenant_create(
     piecemeal: bool = False,
     cma: bool = False,
     is_active: bool = True,
+    **extras: Any,
 ) -> Tenant:
     slug = clean_new_slug(slug)
     values = {
@@ -229,7 +256,9 @@ def tenant_create(
         "cma": cma,
         "backcheck_base_url": backcheck_base_url,
     }
+    values.update(extras)
     cleaned = clean_tenant_settings(values)
+    _check_extras(cleaned, package_tags=[])
     tenant = Tenant.objects.create(slug=slug, **cleaned)
     _audit(tenant, actor, "created", "tenant", f"tenant {slug} created")
     return tenant
@@ -251,6 +280,10 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **changes: Any) -> list[str]:
             setattr(locked, key, cleaned)
             changed.append(key)
     if changed:
+        _check_extras(
+            {key: getattr(locked, key) for key in TENANT_SETTINGS},
+            package_tags=locked.packages.values_list("lever_tag", flat=True),
+        )
         locked.save(update_fields=[*changed, "updated_at"])
         for key in changed:
             _audit(locked, actor, "setting_changed", key)
@@ -438,6 +471,7 @@ def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: 
         # make the choice depend on ordering, so a tag names one package.
         if tag and tenant.packages.exclude(pk=exclude_pk).filter(lever_tag__iexact=tag).exists():
             raise ValidationError({"lever_tag": f"Another package already uses the tag {tag!r}."})
+        check_package_tag(prefix=tenant.status_tag_prefix, tag=tag)
         cleaned["lever_tag"] = tag
     if "is_default" in values:
         if not isinstance(values["is_default"], bool):

@@ -132,3 +132,13 @@ def notes_for_decision(
     if status_changed or completed_corrected:
         notes.append((NOTE_KIND_ORDER, render_order_note(new, package_name=package_name)))
     return notes
+
+
+def notifies_followers(kind: str, text: str) -> bool:
+    """Whether a note is one a tenant may ask Lever to notify followers of: Completed or Error."""
+    if kind == "error":
+        return True
+    if kind != NOTE_KIND_ORDER:
+        return False
+    lines = text.splitlines()
+    return len(lines) > 1 and lines[1] in ("Status: Completed", "Status: Error")

@@ -387,14 +387,18 @@ class LeverClient:
         value: str,
         secret: bool = False,
         perform_as: str | None = None,
+        notify_followers: bool = False,
     ) -> str:
         """Post a note; returns its id. Lever has no idempotency key (see DESIGN.md §7)."""
         params = {"perform_as": perform_as} if perform_as else None
+        body: dict[str, Any] = {"value": value, "secret": bool(secret)}
+        if notify_followers:
+            body["notifyFollowers"] = True
         response = self._request(
             "POST",
             f"opportunities/{_seg(opportunity_id)}/notes",
             params=params,
-            json_body={"value": value, "secret": bool(secret)},
+            json_body=body,
         )
         data = response.body.get("data") if isinstance(response.body, dict) else None
         if isinstance(data, dict):
@@ -413,14 +417,6 @@ class LeverClient:
             response.duration_ms,
         )
 
-    def update_note(self, opportunity_id: str, note_id: str, *, value: str) -> None:
-        # Only notes created through the API can be replaced (lever-api.md, notes).
-        self._request(
-            "PUT",
-            f"opportunities/{_seg(opportunity_id)}/notes/{_seg(note_id)}",
-            json_body={"values": [{"value": value}]},
-        )
-
     def add_tags(self, opportunity_id: str, tags: list[str]) -> None:
         self._request(
             "POST", f"opportunities/{_seg(opportunity_id)}/addTags", json_body={"tags": list(tags)}
@@ -433,9 +429,23 @@ class LeverClient:
             json_body={"tags": list(tags)},
         )
 
-    def add_links(self, opportunity_id: str, links: list[str]) -> None:
-        self._request(
-            "POST",
-            f"opportunities/{_seg(opportunity_id)}/addLinks",
-            json_body={"links": list(links)},
+    def move_to_stage(
+        self, opportunity_id: str, stage_id: str, *, perform_as: str | None = None
+    ) -> str:
+        """Change the opportunity's stage (Lever: PUT /opportunities/{id}/stage {"stage"}).
+
+        Returns the stage Lever reports afterwards. Lever records the move in the stage history
+        like a recruiter's, and sends its Candidate Stage Change webhook for it.
+        """
+        params = {"perform_as": perform_as} if perform_as else None
+        response = self._request(
+            "PUT",
+            f"opportunities/{_seg(opportunity_id)}/stage",
+            params=params,
+            json_body={"stage": stage_id},
         )
+        data = response.body.get("data") if isinstance(response.body, dict) else None
+        stage = data.get("stage") if isinstance(data, dict) else None
+        if isinstance(stage, dict):
+            stage = stage.get("id")
+        return stage if isinstance(stage, str) else stage_id

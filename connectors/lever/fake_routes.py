@@ -159,19 +159,30 @@ def _opportunity_route(
         stage_id = payload.get("stage") if isinstance(payload, dict) else None
         if not isinstance(stage_id, str) or fake._stage_index(account, stage_id) is None:
             raise ApiError(400, "BadRequestError", "stage must be a known stage id")
+        user = _perform_as(account, query)
+        # Recorded like a recruiter's move: stage history with the acting user, lastAdvancedAt.
+        now = _now_ms()
         opp["stage"] = stage_id
         opp["stageChanges"].append(
             {
                 "toStageId": stage_id,
                 "toStageIndex": fake._stage_index(account, stage_id),
-                "updatedAt": _now_ms(),
-                "userId": None,
+                "updatedAt": now,
+                "userId": user,
             }
         )
+        opp["lastAdvancedAt"] = opp["updatedAt"] = now
         return 200, {"data": _opportunity_json(account, opp, [])}
     if rest and rest[0] in ("notes", "addTags", "removeTags", "addLinks", "stage"):
         raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
     raise _not_found("Route")
+
+
+def _perform_as(account: dict, query: dict) -> str | None:
+    user = (query.get("perform_as") or [None])[0]
+    if user is not None and not any(u["id"] == user for u in account["users"]):
+        raise ApiError(400, "BadRequestError", "perform_as must be the id of a Lever user")
+    return user
 
 
 def _create_note(fake: Any, account: dict, opp: dict, query: dict, payload: Any) -> tuple:
@@ -186,9 +197,9 @@ def _create_note(fake: Any, account: dict, opp: dict, query: dict, payload: Any)
     created = payload.get("createdAt", now)
     if not isinstance(created, int) or created > now + 1000:
         raise ApiError(400, "BadRequestError", "createdAt must not be in the future")
-    user = (query.get("perform_as") or [None])[0]
-    if user is not None and not any(u["id"] == user for u in account["users"]):
-        raise ApiError(400, "BadRequestError", "perform_as must be the id of a Lever user")
+    if "notifyFollowers" in payload and not isinstance(payload["notifyFollowers"], bool):
+        raise ApiError(400, "BadRequestError", "notifyFollowers must be a boolean")
+    user = _perform_as(account, query)
     note_id = str(uuid.uuid4())
     note = {
         "id": note_id,
@@ -203,6 +214,8 @@ def _create_note(fake: Any, account: dict, opp: dict, query: dict, payload: Any)
         "deletedAt": None,
         "source": "api",
     }
+    if "notifyFollowers" in payload:
+        note["notifyFollowers"] = payload["notifyFollowers"]
     account["notes"][opp["id"]].append(note)
     if fake.note_response_style == "note":
         return 201, {"data": json.loads(json.dumps(note))}

@@ -54,6 +54,7 @@ def create_note_as_author(
     secret: bool,
     perform_as: str | None,
     tenant_id: int,
+    notify_followers: bool = False,
 ) -> str:
     """Post the note as the tenant's note author; without an author if Lever refuses that.
 
@@ -62,12 +63,24 @@ def create_note_as_author(
     refused notes altogether is refused again and the note fails as before.
     """
     try:
-        return client.create_note(opportunity_id, value=value, secret=secret, perform_as=perform_as)
+        return client.create_note(
+            opportunity_id,
+            value=value,
+            secret=secret,
+            perform_as=perform_as,
+            notify_followers=notify_followers,
+        )
     except HttpError as exc:
         if exc.status != 403 or not perform_as:
             raise
     permission_refused(tenant_id=tenant_id, read="perform_as")
-    return client.create_note(opportunity_id, value=value, secret=secret, perform_as=None)
+    return client.create_note(
+        opportunity_id,
+        value=value,
+        secret=secret,
+        perform_as=None,
+        notify_followers=notify_followers,
+    )
 
 
 def permission_refused(*, tenant_id: int, read: str) -> None:

@@ -26,7 +26,9 @@ from connectors.lever.interpret import create_note_as_author, same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
+from orders.notes import notifies_followers
 from orders.queue import claim_stuck, enqueue
+from orders.services.extras import EXTRA_KINDS, extra_send
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +94,14 @@ def note_enqueue(
 ) -> LeverNote | None:
     """Add a note to the outbox; None when it would repeat the previous note (DESIGN.md §3)."""
     group = _group_for(tenant=tenant, order=order, opportunity_id=opportunity_id)
-    if order is not None and not is_resync:
+    if order is not None and not is_resync and kind not in EXTRA_KINDS:
         # Per order, a note equal to the previous one says nothing new (DESIGN.md §3). Notes
         # without an order ("cannot order" errors) are repeated: each answers a new stage move.
-        previous = group.exclude(state=LeverNote.State.SKIPPED).order_by("-created_at", "-id")
+        previous = (
+            group.exclude(state=LeverNote.State.SKIPPED)
+            .exclude(kind__in=EXTRA_KINDS)
+            .order_by("-created_at", "-id")
+        )
         last = previous.values_list("text", flat=True).first()
         if last == text:
             return None
@@ -167,6 +173,18 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
     tenant = note.tenant
     started = timezone.now()
     try:
+        if note.kind in EXTRA_KINDS:
+            extra_send(client, note)
+            _mark_delivered(
+                note,
+                lever_note_id="",
+                started=started,
+                outcome=NoteAttempt.Outcome.DELIVERED,
+                duration_ms=int((timezone.now() - started).total_seconds() * 1000),
+                http_status=200,
+                task_id=task_id,
+            )
+            return True
         if note.check_before_send_since is not None:
             found = _find_posted(client, note, note.check_before_send_since)
             if found:
@@ -185,6 +203,7 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
             secret=tenant.notes_secret,
             perform_as=tenant.note_author_user_id or None,
             tenant_id=tenant.pk,
+            notify_followers=tenant.notify_followers and notifies_followers(note.kind, note.text),
         )
     except RateLimited as exc:
         # Not an attempt: nothing was sent. Release the claim and come back when allowed.
