@@ -443,6 +443,15 @@ def tenant_lever_permission_warn(*, tenant_id: int, read: str, now: Any = None) 
         Tenant.objects.filter(pk=tenant_id).update(lever_permission_warnings=warnings)
 
 
+def tenant_lever_permission_clear(*, tenant_id: int, read: str) -> None:
+    """Lever allowed a read it had refused: drop that warning from the tenant's health."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_permission_warnings")
+        warnings = dict(locked.get(pk=tenant_id).lever_permission_warnings or {})
+        if warnings.pop(read, None) is not None:
+            Tenant.objects.filter(pk=tenant_id).update(lever_permission_warnings=warnings)
+
+
 # --- packages --------------------------------------------------------------------------------
 
 

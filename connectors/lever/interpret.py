@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity
@@ -53,7 +54,7 @@ def create_note_as_author(
     value: str,
     secret: bool,
     perform_as: str | None,
-    tenant_id: int,
+    tenant: Any,
     notify_followers: bool = False,
 ) -> str:
     """Post the note as the tenant's note author; without an author if Lever refuses that.
@@ -63,7 +64,7 @@ def create_note_as_author(
     refused notes altogether is refused again and the note fails as before.
     """
     try:
-        return client.create_note(
+        note_id = client.create_note(
             opportunity_id,
             value=value,
             secret=secret,
@@ -73,7 +74,11 @@ def create_note_as_author(
     except HttpError as exc:
         if exc.status != 403 or not perform_as:
             raise
-    permission_refused(tenant_id=tenant_id, read="perform_as")
+    else:
+        if perform_as and "perform_as" in (tenant.lever_permission_warnings or {}):
+            permission_restored(tenant_id=tenant.pk, read="perform_as")
+        return note_id
+    permission_refused(tenant_id=tenant.pk, read="perform_as")
     return client.create_note(
         opportunity_id,
         value=value,
@@ -87,6 +92,13 @@ def permission_refused(*, tenant_id: int, read: str) -> None:
     from connectors.services import tenant_lever_permission_warn
 
     tenant_lever_permission_warn(tenant_id=tenant_id, read=read)
+
+
+def permission_restored(*, tenant_id: int, read: str) -> None:
+    """Lever allowed a read it had refused: the tenant's health warning goes."""
+    from connectors.services import tenant_lever_permission_clear
+
+    tenant_lever_permission_clear(tenant_id=tenant_id, read=read)
 
 
 # Tags, when Lever hands a note back as HTML; block-level ends and <br> become line breaks.

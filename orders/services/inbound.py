@@ -22,7 +22,12 @@ from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunit
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
-from connectors.lever.interpret import archived_reason, permission_refused, stage_name_or_id
+from connectors.lever.interpret import (
+    archived_reason,
+    permission_refused,
+    permission_restored,
+    stage_name_or_id,
+)
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders.models import InboundEvent, Order, StatusEvent
@@ -251,6 +256,8 @@ def _handle_stage_change(event: InboundEvent) -> None:
     with LeverClient.for_tenant(tenant) as lever:
         # The webhook's `data` is not signed: re-read the opportunity (DESIGN.md §4).
         opportunity = lever.get_opportunity(opportunity_id)
+        if opportunity.posting_tags and "postings" in (tenant.lever_permission_warnings or {}):
+            permission_restored(tenant_id=tenant.pk, read="postings")  # a posting was read
         if opportunity.archived:
             _finish(
                 event,

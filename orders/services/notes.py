@@ -202,7 +202,7 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
             value=note.text,
             secret=tenant.notes_secret,
             perform_as=tenant.note_author_user_id or None,
-            tenant_id=tenant.pk,
+            tenant=tenant,
             notify_followers=tenant.notify_followers and notifies_followers(note.kind, note.text),
         )
     except RateLimited as exc:

@@ -286,3 +286,34 @@ def test_the_tenant_health_shows_the_warning_until_a_test_connection_clears_it(
     assert "stages" not in warnings_of(tenant)
     page = admin_client.get(reverse("tenant-detail", args=[tenant.slug])).content.decode()
     assert "cannot read stages" not in page
+
+
+def test_warnings_the_worker_cannot_test_again_clear_on_the_next_success(
+    lever_key, lever, tenant, post_webhook
+):
+    """Test connection reads stages and users; postings and perform_as clear when they work."""
+    author = "8d3c2b1a-0000-4000-8000-0000000000a1"
+    Tenant.objects.filter(pk=tenant.pk).update(
+        note_author_user_id=author,
+        lever_permission_warnings={
+            "postings": {"at": "2026-11-01T00:00:00+00:00", "detail": "postings refused"},
+            "perform_as": {"at": "2026-11-01T00:00:00+00:00", "detail": "author refused"},
+        },
+    )
+    tenant.packages.update(lever_tag="executive-ca")
+    lever.add_account(lever_key)  # the customer's key may now do both
+    opp = lever.add_opportunity(
+        lever_key,
+        name="José Núñez",
+        emails=["jose@example.com"],
+        posting_tags=["executive-ca"],
+        stage=TRIGGER_STAGE,
+    )
+
+    assert process_stage_change(post_webhook, opp).outcome == "order_opened"
+    assert "postings" not in warnings_of(tenant)
+
+    note = LeverNote.objects.create(tenant=tenant, opportunity_id=opp, kind="error", text="x")
+    notes_deliver(note_id=note.pk)
+    assert lever.notes(lever_key, opp)[0]["user"] == author
+    assert warnings_of(tenant) == {}
