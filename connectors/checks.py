@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from connectors.models import Tenant
-from connectors.services import tenant_record_check
+from connectors.services import tenant_record_check, tenant_record_lever_names
 from integration_portal.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def tenant_check(tenant: Tenant) -> dict[str, Any]:
     from connectors.lever.checks import lever_check
 
     lever = _run("Lever", lever_check, tenant)
+    names = lever.pop("names", None) or {}
     backcheck = _run("Backcheck", backcheck_check, tenant)
     checked_at = timezone.now()
     ok = lever.get("status") == "ok" and backcheck.get("status") == "ok"
@@ -57,4 +58,8 @@ def tenant_check(tenant: Tenant) -> dict[str, Any]:
         "backcheck": backcheck,
     }
     tenant_record_check(tenant=tenant, result=result, checked_at=checked_at)
+    if names.get("stages") or names.get("users"):
+        tenant_record_lever_names(
+            tenant=tenant, stages=names.get("stages"), users=names.get("users")
+        )
     return result

@@ -65,12 +65,36 @@ class TenantForm(forms.Form):
         label="Backcheck base URL",
         help_text="Changing it clears the stored Backcheck client id and secret.",
     )
+    status_tag_prefix = forms.CharField(
+        required=False,
+        max_length=50,
+        label="Status tags (off when empty)",
+        help_text='Tag the candidate with the check\'s status, e.g. "BGC" gives "BGC: In '
+        "Progress\"; the previous status tag is removed. Must not start a package's tag.",
+    )
+    advance_stage_id = forms.CharField(
+        required=False,
+        label="Auto-advance stage (off when empty)",
+        help_text="On Completed, move the candidate to this Lever stage (not a trigger stage).",
+    )
+    advance_only_green = forms.BooleanField(
+        required=False, label="Auto-advance only when the score is Green"
+    )
+    notify_followers = forms.BooleanField(
+        required=False, label="Notify the candidate's followers of Completed and Error notes"
+    )
 
     # Service field name → form field showing its error.
     ALIASES = {"lever_base_url": "lever_environment"}
 
     def __init__(
-        self, *args: Any, editing: bool = False, tenant: Any = None, **kwargs: Any
+        self,
+        *args: Any,
+        editing: bool = False,
+        tenant: Any = None,
+        stage_choices: list[tuple[str, str]] | None = None,
+        user_choices: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         if editing:
@@ -81,6 +105,31 @@ class TenantForm(forms.Form):
                 (KEEP_CUSTOM, f"custom: {tenant.lever_base_url} (change with tenants set-url)"),
                 *LEVER_URL_CHOICES,
             ]
+        # With Lever's own lists, stages and the author are picked by name (Lever's screens
+        # never show ids); without them (no key yet, or Lever refused the list) ids are typed.
+        if stage_choices is not None:
+            self.fields["trigger_stage_ids"] = forms.MultipleChoiceField(
+                required=False,
+                choices=stage_choices,
+                widget=forms.CheckboxSelectMultiple,
+                label="Trigger stages",
+                help_text="Moving a candidate into one of these Lever stages starts a check.",
+            )
+            self.initial["trigger_stage_ids"] = list(self.initial.get("trigger_stage_picks") or [])
+        if stage_choices is not None:
+            self.fields["advance_stage_id"] = forms.ChoiceField(
+                required=False,
+                choices=[("", "(off)"), *stage_choices],
+                label="Auto-advance stage",
+                help_text=self.fields["advance_stage_id"].help_text,
+            )
+        if user_choices is not None:
+            self.fields["note_author_user_id"] = forms.ChoiceField(
+                required=False,
+                choices=[("", "(no author)"), *user_choices],
+                label="Note author",
+                help_text="Notes are posted as this Lever user (perform_as).",
+            )
 
     @classmethod
     def initial_for(cls, tenant: Any) -> dict[str, Any]:
@@ -90,11 +139,16 @@ class TenantForm(forms.Form):
             "is_active": tenant.is_active,
             "lever_environment": preset or KEEP_CUSTOM,
             "trigger_stage_ids": "\n".join(tenant.trigger_stage_ids),
+            "trigger_stage_picks": list(tenant.trigger_stage_ids),
             "note_author_user_id": tenant.note_author_user_id,
             "notes_secret": tenant.notes_secret,
             "piecemeal": tenant.piecemeal,
             "cma": tenant.cma,
             "backcheck_base_url": tenant.backcheck_base_url,
+            "status_tag_prefix": tenant.status_tag_prefix,
+            "advance_stage_id": tenant.advance_stage_id,
+            "advance_only_green": tenant.advance_only_green,
+            "notify_followers": tenant.notify_followers,
         }
 
     def settings(self) -> dict[str, Any]:
@@ -111,6 +165,10 @@ class TenantForm(forms.Form):
             "piecemeal": data["piecemeal"],
             "cma": data["cma"],
             "backcheck_base_url": data["backcheck_base_url"],
+            "status_tag_prefix": data["status_tag_prefix"],
+            "advance_stage_id": data["advance_stage_id"],
+            "advance_only_green": data["advance_only_green"],
+            "notify_followers": data["notify_followers"],
         }
         if environment == KEEP_CUSTOM:
             del values["lever_base_url"]

@@ -90,6 +90,8 @@ class IntakeOutcome:
     # Form errors per field ("lever_api_key", "signature_token", "__all__"); never a value.
     errors: dict[str, list[str]] = field(default_factory=dict)
     attempts_left: int = IntakeLink.MAX_FAILED_ATTEMPTS
+    # What the key may not read (a 403 on an optional read): stored anyway, shown as a warning.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -369,7 +371,8 @@ def intake_link_submit(
         )
         transaction.on_commit(lambda: _notify_creator(locked.pk))
     link.refresh_from_db()
-    return IntakeOutcome(True, IntakeLink.USED, {}, link.attempts_left)
+    warnings = [str(w) for w in check.get("warnings") or []]
+    return IntakeOutcome(True, IntakeLink.USED, {}, link.attempts_left, warnings)
 
 
 def _record_refusal(

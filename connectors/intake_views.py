@@ -189,7 +189,9 @@ def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -
     except intake.IntakeLinkClosed as exc:
         return _closed(request, exc.state, link.tenant)
     if outcome.ok:
-        return render(request, "intake/done.html", {"tenant": link.tenant})
+        return render(
+            request, "intake/done.html", {"tenant": link.tenant, "warnings": outcome.warnings}
+        )
     if outcome.state == IntakeLink.LOCKED:
         title, text = CLOSED_TEXT[IntakeLink.LOCKED]
         return render(

@@ -54,6 +54,11 @@ class Tenant(models.Model):
     notes_secret = models.BooleanField(default=False)
     piecemeal = models.BooleanField(default=False)
     cma = models.BooleanField(default=False, verbose_name="client matrix adjudication")
+    # Extras (connectors/extras.py), each off by default: a blank prefix or stage is off.
+    status_tag_prefix = models.CharField(max_length=50, blank=True)
+    advance_stage_id = models.CharField(max_length=200, blank=True)
+    advance_only_green = models.BooleanField(default=False)
+    notify_followers = models.BooleanField(default=False)
     lever_rate_per_s = models.FloatField(default=10.0)
     lever_burst = models.PositiveIntegerField(default=10)
 
@@ -66,6 +71,12 @@ class Tenant(models.Model):
     )
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_result = models.JSONField(null=True, blank=True)
+    # Lever reads the key was refused (403): {"stages"|"users"|"postings": {"at", "detail"}}.
+    # Processing falls back and goes on; the tenant's health shows each until a check clears it.
+    lever_permission_warnings = models.JSONField(default=dict, blank=True)
+    # Names Lever last gave for its ids, so that pages show "Background Check" beside the id:
+    # {"stages": {id: name}, "users": {id: name}}. A cache of Lever's lists, not a setting.
+    lever_names = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -74,13 +74,52 @@ def tenant_settings(*, tenant: Tenant) -> list[tuple[str, str]]:
         ("Active", "yes" if tenant.is_active else "no"),
         ("Webhook URL", tenant.webhook_url),
         ("Lever base URL", lever_url),
-        ("Trigger stages", ", ".join(tenant.trigger_stage_ids) or "(none)"),
-        ("Note author (perform_as)", tenant.note_author_user_id or "(none: notes have no author)"),
+        ("Trigger stages", ", ".join(stage_labels(tenant=tenant)) or "(none)"),
+        (
+            "Note author (perform_as)",
+            user_label(tenant=tenant, user_id=tenant.note_author_user_id)
+            if tenant.note_author_user_id
+            else "(none: notes have no author)",
+        ),
         ("Secret notes", "yes" if tenant.notes_secret else "no"),
         ("Piecemeal reporting", "yes" if tenant.piecemeal else "no"),
         ("Client matrix adjudication (CMA)", "yes" if tenant.cma else "no"),
         ("Backcheck base URL", tenant.backcheck_base_url or "(not set)"),
+        (
+            "Status tags",
+            f'"{tenant.status_tag_prefix} <status>"' if tenant.status_tag_prefix else "off",
+        ),
+        (
+            "Auto-advance on Completed",
+            (
+                stage_label_of(tenant=tenant, stage_id=tenant.advance_stage_id)
+                + (" (Green only)" if tenant.advance_only_green else "")
+            )
+            if tenant.advance_stage_id
+            else "off",
+        ),
+        ("Notify followers (Completed, Error)", "yes" if tenant.notify_followers else "no"),
     ]
+
+
+def _named(name: str | None, lever_id: str) -> str:
+    return f"{name} ({lever_id})" if name else lever_id
+
+
+def stage_labels(*, tenant: Tenant) -> list[str]:
+    """Each trigger stage as "Name (id)" when Lever gave its name, else the bare id."""
+    names = (tenant.lever_names or {}).get("stages") or {}
+    return [_named(names.get(sid), sid) for sid in tenant.trigger_stage_ids or []]
+
+
+def stage_label_of(*, tenant: Tenant, stage_id: str) -> str:
+    names = (tenant.lever_names or {}).get("stages") or {}
+    return _named(names.get(stage_id), stage_id)
+
+
+def user_label(*, tenant: Tenant, user_id: str) -> str:
+    names = (tenant.lever_names or {}).get("users") or {}
+    return _named(names.get(user_id), user_id)
 
 
 def package_list(*, tenant: Tenant) -> QuerySet[Package]:

@@ -22,6 +22,12 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from connectors import outbound
+from connectors.extras import (
+    EXTRA_SETTINGS,
+    check_extras,
+    check_package_tag,
+    clean_status_tag_prefix,
+)
 from connectors.models import (
     LEVER_BASE_URL_PRESETS,
     SECRET_FIELDS,
@@ -40,6 +46,7 @@ TENANT_SETTINGS = {
     "lever_base_url": "Lever base URL",
     "trigger_stage_ids": "trigger stages",
     "note_author_user_id": "note author",
+    **EXTRA_SETTINGS,
     "notes_secret": "secret notes",
     "piecemeal": "piecemeal reporting",
     "cma": "client matrix adjudication",
@@ -132,6 +139,18 @@ def _clean_stage_ids(value: Any) -> list[str]:
     return cleaned
 
 
+_EXTRA_FLAGS = ("advance_only_green", "notify_followers")
+
+
+def _check_extras(values: dict[str, Any], *, package_tags: Iterable[str]) -> None:
+    check_extras(
+        prefix=values.get("status_tag_prefix") or "",
+        advance_stage_id=values.get("advance_stage_id") or "",
+        trigger_stage_ids=values.get("trigger_stage_ids") or [],
+        package_tags=package_tags,
+    )
+
+
 def clean_tenant_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Validate non-secret settings (the admin's forms use this too); raises ValidationError."""
     return {key: _clean_setting(key, value) for key, value in values.items()}
@@ -145,7 +164,14 @@ def _clean_setting(name: str, value: Any) -> Any:
         if len(value) > 200:
             raise ValidationError({"name": "The name is longer than 200 characters."})
         return value
-    if name in ("is_active", "notes_secret", "piecemeal", "cma"):
+    if name == "status_tag_prefix":
+        return clean_status_tag_prefix(value)
+    if name == "advance_stage_id":
+        value = str(value or "").strip()
+        if len(value) > 200 or any(ch.isspace() for ch in value):
+            raise ValidationError({name: "The auto-advance stage is one Lever stage id."})
+        return value
+    if name in ("is_active", "notes_secret", "piecemeal", "cma", *_EXTRA_FLAGS):
         if not isinstance(value, bool):
             raise ValidationError({name: f"{TENANT_SETTINGS[name]} must be true or false."})
         return value
@@ -231,6 +257,7 @@ def tenant_create(
     piecemeal: bool = False,
     cma: bool = False,
     is_active: bool = True,
+    **extras: Any,
 ) -> Tenant:
     slug = clean_new_slug(slug)
     values = {
@@ -244,7 +271,9 @@ def tenant_create(
         "cma": cma,
         "backcheck_base_url": backcheck_base_url,
     }
+    values.update(extras)
     cleaned = clean_tenant_settings(values)
+    _check_extras(cleaned, package_tags=[])
     tenant = Tenant.objects.create(slug=slug, **cleaned)
     _audit(tenant, actor, "created", "tenant", f"tenant {slug} created")
     return tenant
@@ -266,6 +295,10 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **changes: Any) -> list[str]:
             setattr(locked, key, cleaned)
             changed.append(key)
     if changed:
+        _check_extras(
+            {key: getattr(locked, key) for key in TENANT_SETTINGS},
+            package_tags=locked.packages.values_list("lever_tag", flat=True),
+        )
         cleared = [
             attr
             for key in changed
@@ -378,10 +411,83 @@ def tenant_assign_managers(*, tenant: Tenant, actor: Actor, users: Iterable[Any]
 
 
 def tenant_record_check(*, tenant: Tenant, result: dict, checked_at: Any) -> None:
-    """Store the last "Test connection" result; a health reading, not an audited setting."""
-    Tenant.objects.filter(pk=tenant.pk).update(last_check_result=result, last_check_at=checked_at)
+    """Store the last "Test connection" result; a health reading, not an audited setting.
+
+    The Lever half says which optional reads the key may make (`permissions`); those results
+    replace the permission warnings the workers recorded, so a fixed key clears its warning.
+    """
+    permissions = (result.get("lever") or {}).get("permissions") or {}
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_permission_warnings")
+        warnings = dict(locked.get(pk=tenant.pk).lever_permission_warnings or {})
+        for read, outcome in permissions.items():
+            if outcome == "forbidden":
+                warnings[read] = {"at": checked_at.isoformat(), "detail": LEVER_FORBIDDEN[read]}
+            elif outcome == "ok":
+                warnings.pop(read, None)
+        Tenant.objects.filter(pk=tenant.pk).update(
+            last_check_result=result, last_check_at=checked_at, lever_permission_warnings=warnings
+        )
     tenant.last_check_result = result
     tenant.last_check_at = checked_at
+    tenant.lever_permission_warnings = warnings
+    lever = result.get("lever") or {}
+    author = lever.get("note_author") or {}
+    tenant_record_lever_names(
+        tenant=tenant,
+        stages={s["id"]: s["name"] for s in lever.get("stages") or [] if s.get("name")},
+        users={author["id"]: author["name"]} if author.get("name") else None,
+    )
+
+
+def tenant_record_lever_names(
+    *, tenant: Tenant, stages: dict[str, str] | None = None, users: dict[str, str] | None = None
+) -> None:
+    """Remember the names Lever gave for stage and user ids (merged; a cache, not audited)."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_names").get(pk=tenant.pk)
+        names = {key: dict(value) for key, value in (locked.lever_names or {}).items()}
+        for kind, found in (("stages", stages), ("users", users)):
+            if found:
+                names.setdefault(kind, {}).update({k: v for k, v in found.items() if v})
+        Tenant.objects.filter(pk=tenant.pk).update(lever_names=names)
+    tenant.lever_names = names
+
+
+# What each Lever read the key may be refused (403) costs, as the tenant's health shows it.
+LEVER_FORBIDDEN = {
+    "stages": "The Lever API key cannot read stages (403): notes name the stage by its id.",
+    "users": "The Lever API key cannot read users (403): the note author cannot be checked.",
+    "postings": (
+        "The Lever API key cannot read job postings (403): a candidate whose own tags match no "
+        "package gets a no-package Error instead of the posting's or the default package."
+    ),
+    "perform_as": (
+        "Lever refused to post notes as the chosen note author (403): notes are posted without "
+        "an author."
+    ),
+}
+
+
+def tenant_lever_permission_warn(*, tenant_id: int, read: str, now: Any = None) -> None:
+    """Record that Lever refused the tenant's key one optional read (403); shown on its health."""
+    from django.utils import timezone
+
+    at = (now or timezone.now()).isoformat()
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_permission_warnings")
+        warnings = dict(locked.get(pk=tenant_id).lever_permission_warnings or {})
+        warnings[read] = {"at": at, "detail": LEVER_FORBIDDEN[read]}
+        Tenant.objects.filter(pk=tenant_id).update(lever_permission_warnings=warnings)
+
+
+def tenant_lever_permission_clear(*, tenant_id: int, read: str) -> None:
+    """Lever allowed a read it had refused: drop that warning from the tenant's health."""
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().only("lever_permission_warnings")
+        warnings = dict(locked.get(pk=tenant_id).lever_permission_warnings or {})
+        if warnings.pop(read, None) is not None:
+            Tenant.objects.filter(pk=tenant_id).update(lever_permission_warnings=warnings)
 
 
 # --- packages --------------------------------------------------------------------------------
@@ -412,6 +518,7 @@ def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: 
         # make the choice depend on ordering, so a tag names one package.
         if tag and tenant.packages.exclude(pk=exclude_pk).filter(lever_tag__iexact=tag).exists():
             raise ValidationError({"lever_tag": f"Another package already uses the tag {tag!r}."})
+        check_package_tag(prefix=tenant.status_tag_prefix, tag=tag)
         cleaned["lever_tag"] = tag
     if "is_default" in values:
         if not isinstance(values["is_default"], bool):

@@ -19,6 +19,7 @@ from connectors import selectors, services
 from connectors.access import is_super_admin, super_admin_required
 from connectors.checks import tenant_check
 from connectors.forms import ManagersForm, PackageForm, SecretForm, TenantForm, add_service_errors
+from connectors.lever.checks import lever_directory
 from connectors.models import SECRET_FIELDS, Tenant
 
 
@@ -76,8 +77,14 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = _tenant(request, slug)
+    pickers = _lever_pickers(request, tenant)
     form = TenantForm(
-        request.POST or None, initial=TenantForm.initial_for(tenant), editing=True, tenant=tenant
+        request.POST or None,
+        initial=TenantForm.initial_for(tenant),
+        editing=True,
+        tenant=tenant,
+        stage_choices=pickers["stage_choices"],
+        user_choices=pickers["user_choices"],
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -89,7 +96,56 @@ def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed."
             )
             return redirect("tenant-detail", slug=tenant.slug)
-    return render(request, "connectors/tenant_form.html", {"form": form, "tenant": tenant})
+    return render(
+        request,
+        "connectors/tenant_form.html",
+        {"form": form, "tenant": tenant, "lever_problem": pickers["problem"]},
+    )
+
+
+def _lever_pickers(request: HttpRequest, tenant: Tenant) -> dict:
+    """Choices for the stage and author pickers, or None where ids must be typed.
+
+    The names come from the lists Lever last gave (Test connection, or this page's "Read
+    Lever's lists again", which reads them with the stored key); showing the form never calls
+    Lever on its own. The POST validates against the same remembered names (hidden `pick_*`
+    fields say which pickers the page showed).
+    """
+    result: dict = {"stage_choices": None, "user_choices": None, "problem": ""}
+    if request.method == "POST":
+        shown = {kind for kind in ("stages", "users") if request.POST.get(f"pick_{kind}")}
+    else:
+        if request.GET.get("refresh") and tenant.lever_api_key:
+            directory = lever_directory(tenant)
+            result["problem"] = directory.problem
+            services.tenant_record_lever_names(
+                tenant=tenant,
+                stages={s.id: s.text for s in directory.stages or []},
+                users={u.id: u.name for u in directory.users or []},
+            )
+        shown = (
+            {kind for kind, found in (tenant.lever_names or {}).items() if found}
+            if tenant.lever_api_key
+            else set()
+        )
+    names = tenant.lever_names or {}
+    if "stages" in shown:
+        stages = names.get("stages") or {}
+        choices = [(sid, f"{name} ({sid})") for sid, name in stages.items()]
+        choices += [
+            (sid, f"{sid} (not in Lever's list)")
+            for sid in tenant.trigger_stage_ids or []
+            if sid not in stages
+        ]
+        result["stage_choices"] = choices
+    if "users" in shown:
+        users = names.get("users") or {}
+        choices = sorted(((uid, name) for uid, name in users.items()), key=lambda c: c[1].lower())
+        author = tenant.note_author_user_id
+        if author and author not in users:
+            choices.append((author, f"{author} (not in Lever's list)"))
+        result["user_choices"] = choices
+    return result
 
 
 # An error report (the 500 logger, an error e-mail) must not carry the value typed in.

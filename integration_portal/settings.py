@@ -58,7 +58,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
 
 # --- behaviour knobs (DESIGN.md §8; defaults are the contract) ------------------------------
-LEVER_WEBHOOK_MAX_AGE_S = env.int("LEVER_WEBHOOK_MAX_AGE_S", default=259200)
+LEVER_WEBHOOK_MAX_AGE_S = env.int("LEVER_WEBHOOK_MAX_AGE_S", default=1209600)
 LEVER_WEBHOOK_MAX_SKEW_S = env.int("LEVER_WEBHOOK_MAX_SKEW_S", default=300)
 OUTBOX_SWEEP_INTERVAL_S = env.int("OUTBOX_SWEEP_INTERVAL_S", default=60)
 OUTBOX_LEASE_S = env.int("OUTBOX_LEASE_S", default=300)

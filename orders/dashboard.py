@@ -728,6 +728,19 @@ class TenantHealth:
         result = self.tenant.last_check_result or {}
         return str(result.get("status") or "")
 
+    @property
+    def lever_warnings(self) -> list[dict]:
+        """Lever reads the key was refused (403), newest first: [{"read", "at", "detail"}]."""
+        warnings = self.tenant.lever_permission_warnings or {}
+        rows = [
+            {"read": read, "at": str(w.get("at") or ""), "detail": str(w.get("detail") or "")}
+            for read, w in warnings.items()
+            if isinstance(w, dict)
+        ]
+        for row in rows:
+            row["seen"] = row["at"][:16].replace("T", " ")  # UTC, like the page's other times
+        return sorted(rows, key=lambda row: row["at"], reverse=True)
+
 
 _ERROR_OUTCOMES = (
     NoteAttempt.Outcome.PERMANENT,

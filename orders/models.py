@@ -250,6 +250,10 @@ class LeverNote(models.Model):
         ORDER = "order", "Order status"
         PIECEMEAL = "piecemeal", "Piecemeal"
         ERROR = "error", "Cannot order"
+        # Lever extras through the same outbox (orders/services/extras.py): one request each.
+        TAG_ADD = "tag_add", "Status tag added"
+        TAG_REMOVE = "tag_remove", "Status tag removed"
+        STAGE = "stage", "Auto-advance"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="notes")
     order = models.ForeignKey(

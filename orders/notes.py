@@ -73,8 +73,23 @@ def render_missing_email_note(*, stage_name: str) -> str:
     )
 
 
-def render_no_package_note(*, tags: Sequence[str], stage_name: str) -> str:
+def render_no_package_note(
+    *, tags: Sequence[str], stage_name: str, postings_unreadable: bool = False
+) -> str:
     unique_tags = list(dict.fromkeys(tag for tag in tags if tag))
+    if postings_unreadable:
+        # The default package is not offered: the posting, had it been readable, might have
+        # named another package. The note names the cause so that someone can fix the key.
+        fix = (
+            f"Add one of these tags: {', '.join(unique_tags)}"
+            if unique_tags
+            else "Ask your Backcheck account manager to have the key's access to job postings fixed"
+        )
+        return _error_note(
+            "No screening package matches this candidate's tags, and the job posting's tags "
+            f"could not be checked because the Lever API key cannot read job postings. {fix}, "
+            f'then move the candidate to "{stage_name}" again.'
+        )
     if unique_tags:
         fix = f"Add one of these tags: {', '.join(unique_tags)}"
     else:
@@ -118,3 +133,13 @@ def notes_for_decision(
     if status_changed or completed_corrected:
         notes.append((NOTE_KIND_ORDER, render_order_note(new, package_name=package_name)))
     return notes
+
+
+def notifies_followers(kind: str, text: str) -> bool:
+    """Whether a note is one a tenant may ask Lever to notify followers of: Completed or Error."""
+    if kind == "error":
+        return True
+    if kind != NOTE_KIND_ORDER:
+        return False
+    lines = text.splitlines()
+    return len(lines) > 1 and lines[1] in ("Status: Completed", "Status: Error")

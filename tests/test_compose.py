@@ -125,3 +125,18 @@ def test_the_readme_tells_operators_the_same_commands():
 def test_the_image_leaves_tests_and_benchmarks_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"tests", "**/tests", "bench", "conftest.py"} <= set(ignored)
+
+
+def test_the_webhook_age_window_is_fourteen_days_in_every_place_an_operator_reads_it():
+    """Lever's manual Rerun reaches two weeks back: the window must match in all four places."""
+    from django.conf import settings
+
+    two_weeks = 14 * 24 * 3600
+    env_example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert settings.LEVER_WEBHOOK_MAX_AGE_S == two_weeks
+    assert f"# LEVER_WEBHOOK_MAX_AGE_S={two_weeks}\n" in env_example
+    assert SERVICES["web"]["environment"]["LEVER_WEBHOOK_MAX_AGE_S"] == (
+        f"${{LEVER_WEBHOOK_MAX_AGE_S:-{two_weeks}}}"
+    )
+    assert f"| `LEVER_WEBHOOK_MAX_AGE_S` | `{two_weeks}` |" in readme

@@ -7,12 +7,13 @@ Calls Lever with the stored key: `GET /stages` proves the key and names the trig
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
 from connectors.http import HttpError
-from connectors.lever.client import LeverClient, RateLimited
+from connectors.lever.client import LeverClient, RateLimited, Stage, User
 from integration_portal.redaction import redact
 
 # The check runs in a web request or a command, not a worker: a short wait for our own rate
@@ -42,10 +43,7 @@ def _failure(exc: HttpError) -> tuple[str, str]:
     if exc.status == 401:
         return "invalid_key", "Lever refused the API key (401). Generate a new key and store it."
     if exc.status == 403:
-        return "forbidden", (
-            "Lever accepted the key but refused access (403): the key needs permission to read "
-            "stages and users and to write notes."
-        )
+        return "forbidden", "Lever accepted the key but refused access (403)."
     if isinstance(exc, RateLimited):
         return "error", f"Rate limited: try again in {exc.retry_after_s:.0f} s."
     if exc.status is None:
@@ -59,8 +57,33 @@ def _failure(exc: HttpError) -> tuple[str, str]:
     return "error", f"Lever answered an unexpected status ({exc.status})."
 
 
+# Optional reads: a key Lever refuses one of them (403) still works — processing falls back —
+# so the check reports a warning, never a refused key.
+_WARNINGS = {
+    "stages": "the key cannot read stages (403), so trigger stages cannot be named and notes "
+    "show stage ids",
+    "users": "the key cannot read users (403), so the note author cannot be checked",
+}
+
+
+def _optional(func: Any, read: str, permissions: dict[str, str]) -> Any:
+    try:
+        value = _call(func)
+    except HttpError as exc:
+        if exc.status != 403 or isinstance(exc, RateLimited):
+            raise
+        permissions[read] = "forbidden"
+        return None
+    permissions[read] = "ok"
+    return value
+
+
 def lever_check(tenant: Any) -> dict:
-    """{"status", "detail", "checked_at", "stages", "note_author"} — see the module docstring."""
+    """{"status", "detail", "checked_at", "stages", "note_author", "permissions", "warnings"}.
+
+    `permissions` maps each optional read ("stages", "users") to "ok" or "forbidden"; a
+    forbidden one is a warning (the key still works), a 401 is a refused key.
+    """
     checked_at = timezone.now().isoformat()
     stage_ids = [str(s) for s in (tenant.trigger_stage_ids or [])]
     author_id = tenant.note_author_user_id or ""
@@ -70,6 +93,8 @@ def lever_check(tenant: Any) -> dict:
         "checked_at": checked_at,
         "stages": [{"id": sid, "name": None, "known": False} for sid in stage_ids],
         "note_author": {"id": author_id, "name": None, "found": False} if author_id else None,
+        "permissions": {},
+        "warnings": [],
     }
     secret = tenant.lever_api_key
     if not secret:
@@ -77,10 +102,11 @@ def lever_check(tenant: Any) -> dict:
         result["detail"] = "No Lever API key is stored for this tenant."
         return result
     api_key = secret.reveal()
+    permissions: dict[str, str] = result["permissions"]
     try:
         with LeverClient.for_tenant(tenant) as client:
-            stages = {stage.id: stage.text for stage in _call(client.list_stages)}
-            users = {user.id: user.name for user in _call(client.list_users)} if author_id else {}
+            stage_list = _optional(client.list_stages, "stages", permissions)
+            user_list = _optional(client.list_users, "users", permissions) if author_id else None
     except HttpError as exc:
         result["status"], detail = _failure(exc)
         result["detail"] = redact(detail).replace(api_key, "••••")
@@ -89,22 +115,65 @@ def lever_check(tenant: Any) -> dict:
         result["detail"] = f"The check failed unexpectedly ({type(exc).__name__})."
         return result
 
-    result["stages"] = [
-        {"id": sid, "name": stages.get(sid), "known": sid in stages} for sid in stage_ids
-    ]
+    result["warnings"] = [_WARNINGS[read] for read, got in permissions.items() if got != "ok"]
+    # Every name Lever gave, for the set-up pickers (tenant_check stores them, not the result).
+    result["names"] = {
+        "stages": {stage.id: stage.text for stage in stage_list or []},
+        "users": {user.id: user.name for user in user_list or []},
+    }
     problems = []
-    unknown = [s["id"] for s in result["stages"] if not s["known"]]
     if not stage_ids:
         problems.append("no trigger stage is set")
-    if unknown:
-        problems.append("trigger stage ids unknown to Lever: " + ", ".join(unknown))
-    if author_id:
+    if stage_list is not None:
+        stages = {stage.id: stage.text for stage in stage_list}
+        result["stages"] = [
+            {"id": sid, "name": stages.get(sid), "known": sid in stages} for sid in stage_ids
+        ]
+        unknown = [s["id"] for s in result["stages"] if not s["known"]]
+        if unknown:
+            problems.append("trigger stage ids unknown to Lever: " + ", ".join(unknown))
+    if author_id and user_list is not None:
+        users = {user.id: user.name for user in user_list}
         found = author_id in users
         result["note_author"] = {"id": author_id, "name": users.get(author_id), "found": found}
         if not found:
             problems.append(f"note author {author_id} is not a Lever user")
     result["status"] = "ok"
-    result["detail"] = "The Lever API key works." + (
-        " Check: " + "; ".join(problems) + "." if problems else ""
+    result["detail"] = (
+        "The Lever API key works."
+        + (" Warning: " + "; ".join(result["warnings"]) + "." if result["warnings"] else "")
+        + (" Check: " + "; ".join(problems) + "." if problems else "")
     )
     return result
+
+
+@dataclass(frozen=True)
+class LeverDirectory:
+    """Lever's stages and users for the pickers; a list is None when it could not be read."""
+
+    stages: list[Stage] | None
+    users: list[User] | None
+    problem: str = ""  # why a list is missing, for the page
+
+
+def lever_directory(tenant: Any) -> LeverDirectory:
+    """Read Lever's stages and users with the tenant's stored key, never raising."""
+    if not tenant.lever_api_key:
+        return LeverDirectory(None, None, "No Lever API key is stored yet.")
+    api_key = tenant.lever_api_key.reveal()
+    permissions: dict[str, str] = {}
+    try:
+        with LeverClient.for_tenant(tenant) as client:
+            stages = _optional(client.list_stages, "stages", permissions)
+            users = _optional(client.list_users, "users", permissions)
+    except HttpError as exc:
+        detail = redact(_failure(exc)[1]).replace(api_key, "••••")
+        return LeverDirectory(None, None, f"Lever's lists could not be read: {detail}")
+    except Exception as exc:  # a page must still render, with the ids to type instead
+        detail = redact(f"{type(exc).__name__}: {exc}").replace(api_key, "••••")
+        return LeverDirectory(None, None, f"Lever's lists could not be read: {detail}")
+    refused = [_WARNINGS[read] for read, got in permissions.items() if got != "ok"]
+    problem = (
+        ("Lever's lists could not all be read: " + "; ".join(refused) + ".") if refused else ""
+    )
+    return LeverDirectory(stages, users, problem)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -67,11 +67,15 @@ class Opportunity:
     phones: list[Phone]
     contact: str | None
     stage: str | None
+    # {"archivedAt": ms | None, "reason": archive reason id | None} when archived, else None.
     archived: dict | None
     tags: list[str]
     posting_tags: list[str]
     stage_changes: list[StageChange]
     show_url: str | None
+    # Lever refused (403) to let this key read the opportunity's job postings, so
+    # `posting_tags` is incomplete: package resolution must not fall through to the default.
+    postings_forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,23 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _archived(data: dict) -> dict | None:
+    """Archived state in either of the reference's shapes, as {"archivedAt", "reason"}.
+
+    Lever's field list describes an `archived` object ({"archivedAt", "reason"}), but its
+    opportunity example carries top-level `archivedAt` / `archiveReason` instead; either one,
+    when not null, means archived.
+    """
+    archived = data.get("archived")
+    if isinstance(archived, dict):
+        return {"archivedAt": archived.get("archivedAt"), "reason": archived.get("reason")}
+    if archived not in (None, False):
+        return {"archivedAt": None, "reason": None}
+    if data.get("archivedAt") is not None:
+        return {"archivedAt": data.get("archivedAt"), "reason": data.get("archiveReason")}
+    return None
+
+
 def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
     phones = [
         Phone(type=p.get("type") if isinstance(p.get("type"), str) else None, value=p["value"])
@@ -143,7 +164,6 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
     if isinstance(stage, dict):  # `expand=stage` inlines {"id", "text"}
         stage = stage.get("id")
     urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
-    archived = data.get("archived")
     return Opportunity(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
@@ -151,7 +171,7 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
         phones=phones,
         contact=data.get("contact") if isinstance(data.get("contact"), str) else None,
         stage=stage if isinstance(stage, str) else None,
-        archived=archived if isinstance(archived, dict) else None,
+        archived=_archived(data),
         tags=_str_list(data.get("tags")),
         posting_tags=posting_tags,
         stage_changes=changes,
@@ -310,16 +330,29 @@ class LeverClient:
         if not isinstance(data.get("id"), str):
             raise HttpError("transient", "unexpected Lever response for opportunity: no id")
         posting_tags: list[str] = []
+        postings_forbidden = False
         for application in data.get("applications") or []:
             posting = application.get("posting") if isinstance(application, dict) else None
             if isinstance(posting, dict):  # already expanded
                 tags = _str_list(posting.get("tags"))
-            elif isinstance(posting, str) and posting:
-                tags = _str_list(self._get_data(f"postings/{_seg(posting)}", "posting").get("tags"))
+            elif isinstance(posting, str) and posting and not postings_forbidden:
+                try:
+                    posting_data = self._get_data(f"postings/{_seg(posting)}", "posting")
+                except HttpError as exc:
+                    # A key may lack the postings permission (Lever: 403 "forbidden by account
+                    # settings"); the opportunity itself is still readable.
+                    if exc.status != 403:
+                        raise
+                    postings_forbidden = True
+                    continue
+                tags = _str_list(posting_data.get("tags"))
             else:
                 continue
             posting_tags.extend(tag for tag in tags if tag not in posting_tags)
-        return _parse_opportunity(data, posting_tags)
+        opportunity = _parse_opportunity(data, posting_tags)
+        if postings_forbidden:
+            opportunity = replace(opportunity, postings_forbidden=True)
+        return opportunity
 
     def list_stages(self) -> list[Stage]:
         return [
@@ -354,14 +387,18 @@ class LeverClient:
         value: str,
         secret: bool = False,
         perform_as: str | None = None,
+        notify_followers: bool = False,
     ) -> str:
         """Post a note; returns its id. Lever has no idempotency key (see DESIGN.md §7)."""
         params = {"perform_as": perform_as} if perform_as else None
+        body: dict[str, Any] = {"value": value, "secret": bool(secret)}
+        if notify_followers:
+            body["notifyFollowers"] = True
         response = self._request(
             "POST",
             f"opportunities/{_seg(opportunity_id)}/notes",
             params=params,
-            json_body={"value": value, "secret": bool(secret)},
+            json_body=body,
         )
         data = response.body.get("data") if isinstance(response.body, dict) else None
         if isinstance(data, dict):
@@ -380,14 +417,6 @@ class LeverClient:
             response.duration_ms,
         )
 
-    def update_note(self, opportunity_id: str, note_id: str, *, value: str) -> None:
-        # Only notes created through the API can be replaced (lever-api.md, notes).
-        self._request(
-            "PUT",
-            f"opportunities/{_seg(opportunity_id)}/notes/{_seg(note_id)}",
-            json_body={"values": [{"value": value}]},
-        )
-
     def add_tags(self, opportunity_id: str, tags: list[str]) -> None:
         self._request(
             "POST", f"opportunities/{_seg(opportunity_id)}/addTags", json_body={"tags": list(tags)}
@@ -400,9 +429,23 @@ class LeverClient:
             json_body={"tags": list(tags)},
         )
 
-    def add_links(self, opportunity_id: str, links: list[str]) -> None:
-        self._request(
-            "POST",
-            f"opportunities/{_seg(opportunity_id)}/addLinks",
-            json_body={"links": list(links)},
+    def move_to_stage(
+        self, opportunity_id: str, stage_id: str, *, perform_as: str | None = None
+    ) -> str:
+        """Change the opportunity's stage (Lever: PUT /opportunities/{id}/stage {"stage"}).
+
+        Returns the stage Lever reports afterwards. Lever records the move in the stage history
+        like a recruiter's, and sends its Candidate Stage Change webhook for it.
+        """
+        params = {"perform_as": perform_as} if perform_as else None
+        response = self._request(
+            "PUT",
+            f"opportunities/{_seg(opportunity_id)}/stage",
+            params=params,
+            json_body={"stage": stage_id},
         )
+        data = response.body.get("data") if isinstance(response.body, dict) else None
+        stage = data.get("stage") if isinstance(data, dict) else None
+        if isinstance(stage, dict):
+            stage = stage.get("id")
+        return stage if isinstance(stage, str) else stage_id

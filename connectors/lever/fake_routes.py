@@ -43,6 +43,12 @@ def _now_ms() -> int:
 
 def _opportunity_json(account: dict, opp: dict, expand: list[str]) -> dict:
     data = json.loads(json.dumps(opp))
+    if account.get("archived_shape") == "top-level":
+        # The shape of the reference's opportunity example: no `archived` object, top-level
+        # `archivedAt` / `archiveReason` (null when active).
+        archived = data.pop("archived", None) or {}
+        data["archivedAt"] = archived.get("archivedAt")
+        data["archiveReason"] = archived.get("reason")
     if "applications" not in expand:
         data["applications"] = [a["id"] for a in opp["applications"]]
     if "stage" in expand:
@@ -57,12 +63,33 @@ def _string_list(payload: Any, field: str) -> list[str]:
     return value
 
 
+def forbidden_rule(rule: str) -> tuple[str, list[str], str | None]:
+    method, _, target = rule.strip().partition(" ")
+    path, _, param = target.partition("?")
+    if not method or not path.startswith("/"):
+        raise ValueError(f"forbidden rules read 'METHOD /path[?param]', not {rule!r}")
+    return method.upper(), path.strip("/").split("/"), param or None
+
+
+def is_forbidden(account: dict, method: str, parts: list[str], query: dict) -> bool:
+    """Whether the account's key lacks the permission for this request (see `add_account`)."""
+    for rule_method, rule_parts, param in account.get("forbidden", []):
+        if rule_method != method or len(rule_parts) != len(parts):
+            continue
+        if all(r in ("*", p) for r, p in zip(rule_parts, parts, strict=True)):
+            if param is None or param in query:
+                return True
+    return False
+
+
 # -- the Lever API -----------------------------------------------------------------------------
 def api(fake: Any, account: dict, method: str, path: str, query: dict, body: bytes) -> tuple:
     parts = _segments(path)
     if not parts or parts[0] != "v1":
         raise _not_found("Route")
     parts = parts[1:]
+    if is_forbidden(account, method, parts, query):
+        raise ApiError(403, "ForbiddenError", "This API key does not have permission to do this")
     with fake.lock:
         if parts == ["stages"] and method == "GET":
             return 200, fake._page(account["stages"], query)
@@ -132,19 +159,30 @@ def _opportunity_route(
         stage_id = payload.get("stage") if isinstance(payload, dict) else None
         if not isinstance(stage_id, str) or fake._stage_index(account, stage_id) is None:
             raise ApiError(400, "BadRequestError", "stage must be a known stage id")
+        user = _perform_as(account, query)
+        # Recorded like a recruiter's move: stage history with the acting user, lastAdvancedAt.
+        now = _now_ms()
         opp["stage"] = stage_id
         opp["stageChanges"].append(
             {
                 "toStageId": stage_id,
                 "toStageIndex": fake._stage_index(account, stage_id),
-                "updatedAt": _now_ms(),
-                "userId": None,
+                "updatedAt": now,
+                "userId": user,
             }
         )
+        opp["lastAdvancedAt"] = opp["updatedAt"] = now
         return 200, {"data": _opportunity_json(account, opp, [])}
     if rest and rest[0] in ("notes", "addTags", "removeTags", "addLinks", "stage"):
         raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
     raise _not_found("Route")
+
+
+def _perform_as(account: dict, query: dict) -> str | None:
+    user = (query.get("perform_as") or [None])[0]
+    if user is not None and not any(u["id"] == user for u in account["users"]):
+        raise ApiError(400, "BadRequestError", "perform_as must be the id of a Lever user")
+    return user
 
 
 def _create_note(fake: Any, account: dict, opp: dict, query: dict, payload: Any) -> tuple:
@@ -159,9 +197,9 @@ def _create_note(fake: Any, account: dict, opp: dict, query: dict, payload: Any)
     created = payload.get("createdAt", now)
     if not isinstance(created, int) or created > now + 1000:
         raise ApiError(400, "BadRequestError", "createdAt must not be in the future")
-    user = (query.get("perform_as") or [None])[0]
-    if user is not None and not any(u["id"] == user for u in account["users"]):
-        raise ApiError(400, "BadRequestError", "perform_as must be the id of a Lever user")
+    if "notifyFollowers" in payload and not isinstance(payload["notifyFollowers"], bool):
+        raise ApiError(400, "BadRequestError", "notifyFollowers must be a boolean")
+    user = _perform_as(account, query)
     note_id = str(uuid.uuid4())
     note = {
         "id": note_id,
@@ -176,6 +214,8 @@ def _create_note(fake: Any, account: dict, opp: dict, query: dict, payload: Any)
         "deletedAt": None,
         "source": "api",
     }
+    if "notifyFollowers" in payload:
+        note["notifyFollowers"] = payload["notifyFollowers"]
     account["notes"][opp["id"]].append(note)
     if fake.note_response_style == "note":
         return 201, {"data": json.loads(json.dumps(note))}
@@ -237,6 +277,8 @@ def _control(fake: Any, method: str, path: str, payload: Any) -> tuple:
             rate=float(payload.get("rate", 10.0)),
             burst=int(payload.get("burst", 20)),
             retry_after_mode=payload.get("retry_after_mode", "retry-after"),
+            archived_shape=payload.get("archived_shape", "object"),
+            forbidden=payload.get("forbidden") or (),
         )
         if payload.get("signature_token"):
             fake.accounts[payload["api_key"]]["signature_token"] = payload["signature_token"]

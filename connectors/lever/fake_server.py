@@ -19,7 +19,7 @@ Control API (JSON bodies; an account is named by "api_key" or "key_id"):
   GET  /_control/health | /_control/state | /_control/requests | /_control/webhooks
   GET  /_control/opportunities/<id> | /_control/notes/<opportunity id>
   POST /_control/reset | /_control/accounts {api_key, users?, stages?, rate?, burst?,
-       retry_after_mode?, signature_token?} | /_control/opportunities {api_key|key_id, name,
+       retry_after_mode?, archived_shape?, forbidden?, signature_token?} | /_control/opportunities {api_key|key_id, name,
        emails, phones?, tags?, posting_tags?, stage?, archived?, opportunity_id?}
   POST /_control/move {api_key|key_id, opportunity_id, stage_id, webhook_url?, signature_token?,
        async?} | /_control/verify-connection {webhook_url, signature_token?}
@@ -53,7 +53,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.lever import fake_routes
-from connectors.lever.fake_routes import ApiError
+from connectors.lever.fake_routes import ApiError, forbidden_rule
 from connectors.lever.signature import compute_signature
 
 BG_CHECK_STAGE_ID = "00922a60-7c15-422b-b086-f62000824fd7"
@@ -220,10 +220,22 @@ class FakeLever:
         rate: float = 10.0,
         burst: int = 20,
         retry_after_mode: str = "retry-after",
+        archived_shape: str = "object",
+        forbidden: list[str] | tuple[str, ...] = (),
     ) -> None:
-        """`retry_after_mode`: "retry-after" | "reset" (X-RateLimit-Reset) | "none" on a 429."""
+        """`retry_after_mode`: "retry-after" | "reset" (X-RateLimit-Reset) | "none" on a 429.
+
+        `archived_shape`: "object" (an `archived` object, null when active) or "top-level"
+        (`archivedAt` / `archiveReason`, as in the reference's opportunity example).
+        `forbidden`: what this key lacks the permission for, answered 403 like Lever: rules
+        "METHOD /path" where the path (after /v1) may use `*` for one segment, and may end in
+        `?param` to refuse only requests carrying that query parameter — e.g. "GET /stages",
+        "GET /postings/*", "POST /opportunities/*/notes?perform_as".
+        """
         if retry_after_mode not in ("retry-after", "reset", "none"):
             raise ValueError("retry_after_mode must be retry-after, reset or none")
+        if archived_shape not in ("object", "top-level"):
+            raise ValueError("archived_shape must be object or top-level")
         with self.lock:
             self.accounts[api_key] = {
                 "key_id": f"acct-{len(self.accounts) + 1}",
@@ -239,6 +251,8 @@ class FakeLever:
                     "at": time.monotonic(),
                 },
                 "retry_after_mode": retry_after_mode,
+                "archived_shape": archived_shape,
+                "forbidden": [forbidden_rule(rule) for rule in forbidden],
             }
 
     def set_rate_limit(

@@ -285,3 +285,19 @@ def test_django_admin_is_for_super_admins_only(client, django_user_model, tenant
     client.force_login(staff)
     assert client.get("/admin/connectors/tenant/").status_code == 403
     assert client.get(f"/admin/connectors/tenant/{tenant.pk}/change/").status_code == 403
+
+
+def test_the_tenant_page_shows_the_customer_s_lever_set_up_per_the_guide(client, account_manager):
+    from connectors.models import Tenant
+
+    tenant = Tenant.objects.create(name="Setup Co", slug="setup-co")
+    tenant.account_managers.add(account_manager)
+    client.force_login(account_manager)
+
+    html = client.get(f"/tenants/{tenant.slug}/").content.decode()
+
+    assert 'id="lever-setup"' in html and "Super Admin" in html
+    assert "Background and reference checks" in html and "Generate new key" in html
+    assert "API Credentials" not in html
+    assert "Candidate Stage Change" in html and "Verify Connection" in html
+    assert tenant.webhook_url in html and 'data-copy-target="setup-webhook-url"' in html

@@ -22,6 +22,12 @@ from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunit
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
+from connectors.lever.interpret import (
+    archived_reason,
+    permission_refused,
+    permission_restored,
+    stage_name_or_id,
+)
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders.models import InboundEvent, Order, StatusEvent
@@ -208,14 +214,9 @@ def resolve_package(tenant: Tenant, opportunity: Opportunity) -> Package | None:
         match = by_tag.get(str(tag).strip().casefold())
         if match is not None:
             return match
+    if opportunity.postings_forbidden:
+        return None  # an unread posting tag may name another package: never guess the default
     return next((p for p in packages if p.is_default), None)
-
-
-def _stage_name(client: LeverClient, stage_id: str) -> str:
-    for stage in client.list_stages():
-        if stage.id == stage_id:
-            return stage.text
-    return stage_id
 
 
 def _claim(event_id: int) -> InboundEvent | None:
@@ -288,12 +289,14 @@ def _handle_stage_change(event: InboundEvent) -> None:
     with LeverClient.for_tenant(tenant) as lever:
         # The webhook's `data` is not signed: re-read the opportunity (DESIGN.md §4).
         opportunity = lever.get_opportunity(opportunity_id)
+        if opportunity.posting_tags and "postings" in (tenant.lever_permission_warnings or {}):
+            permission_restored(tenant_id=tenant.pk, read="postings")  # a posting was read
         if opportunity.archived:
             _finish(
                 event,
                 state=InboundEvent.State.IGNORED,
                 outcome="archived",
-                reason="The opportunity is archived in Lever; no order.",
+                reason=archived_reason(opportunity),
             )
             return
         if to_stage not in {change.to_stage_id for change in opportunity.stage_changes}:
@@ -316,18 +319,22 @@ def _handle_stage_change(event: InboundEvent) -> None:
                 event,
                 opportunity_id,
                 "no_email",
-                render_missing_email_note(stage_name=_stage_name(lever, to_stage)),
+                render_missing_email_note(
+                    stage_name=stage_name_or_id(lever, to_stage, tenant_id=tenant.pk)
+                ),
             )
             return
         package = resolve_package(tenant, opportunity)
         if package is None:
             tags = [p.lever_tag for p in tenant.packages.all() if p.lever_tag]
-            _cannot_order(
-                event,
-                opportunity_id,
-                "no_package",
-                render_no_package_note(tags=tags, stage_name=_stage_name(lever, to_stage)),
+            if opportunity.postings_forbidden:
+                permission_refused(tenant_id=tenant.pk, read="postings")
+            text = render_no_package_note(
+                tags=tags,
+                stage_name=stage_name_or_id(lever, to_stage, tenant_id=tenant.pk),
+                postings_unreadable=opportunity.postings_forbidden,
             )
+            _cannot_order(event, opportunity_id, "no_package", text)
             return
     try:
         order = order_open(

@@ -22,10 +22,13 @@ from django.utils import timezone
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
+from connectors.lever.interpret import create_note_as_author, same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
+from orders.notes import notifies_followers
 from orders.queue import claim_stuck, enqueue
+from orders.services.extras import EXTRA_KINDS, extra_send
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +94,14 @@ def note_enqueue(
 ) -> LeverNote | None:
     """Add a note to the outbox; None when it would repeat the previous note (DESIGN.md §3)."""
     group = _group_for(tenant=tenant, order=order, opportunity_id=opportunity_id)
-    if order is not None and not is_resync:
+    if order is not None and not is_resync and kind not in EXTRA_KINDS:
         # Per order, a note equal to the previous one says nothing new (DESIGN.md §3). Notes
         # without an order ("cannot order" errors) are repeated: each answers a new stage move.
-        previous = group.exclude(state=LeverNote.State.SKIPPED).order_by("-created_at", "-id")
+        previous = (
+            group.exclude(state=LeverNote.State.SKIPPED)
+            .exclude(kind__in=EXTRA_KINDS)
+            .order_by("-created_at", "-id")
+        )
         last = previous.values_list("text", flat=True).first()
         if last == text:
             return None
@@ -135,7 +142,7 @@ def _block_behind(note: LeverNote) -> None:
 def _find_posted(client: LeverClient, note: LeverNote, since: datetime) -> str | None:
     threshold_ms = int((since - AMBIGUOUS_LOOKBACK).timestamp() * 1000)
     for posted in client.list_notes(note.opportunity_id):
-        if posted.text == note.text and (posted.created_at or 0) >= threshold_ms:
+        if same_note_text(posted.text, note.text) and (posted.created_at or 0) >= threshold_ms:
             return posted.id
     return None
 
@@ -166,6 +173,18 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
     tenant = note.tenant
     started = timezone.now()
     try:
+        if note.kind in EXTRA_KINDS:
+            extra_send(client, note)
+            _mark_delivered(
+                note,
+                lever_note_id="",
+                started=started,
+                outcome=NoteAttempt.Outcome.DELIVERED,
+                duration_ms=int((timezone.now() - started).total_seconds() * 1000),
+                http_status=200,
+                task_id=task_id,
+            )
+            return True
         if note.check_before_send_since is not None:
             found = _find_posted(client, note, note.check_before_send_since)
             if found:
@@ -177,11 +196,14 @@ def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule 
                     task_id=task_id,
                 )
                 return True
-        lever_note_id = client.create_note(
+        lever_note_id = create_note_as_author(
+            client,
             note.opportunity_id,
             value=note.text,
             secret=tenant.notes_secret,
             perform_as=tenant.note_author_user_id or None,
+            tenant=tenant,
+            notify_followers=tenant.notify_followers and notifies_followers(note.kind, note.text),
         )
     except RateLimited as exc:
         # Not an attempt: nothing was sent. Release the claim and come back when allowed.

@@ -26,6 +26,7 @@ from connectors.models import Package, Tenant
 from orders.models import InboundEvent, Order, OrderAction, ScreeningService, StatusEvent
 from orders.notes import notes_for_decision, render_order_note, render_piecemeal_note
 from orders.queue import claim_stuck, enqueue
+from orders.services.extras import extras_enqueue
 from orders.services.notes import note_enqueue
 from orders.state import ACTIVE_STATUSES, Decision, OrderView, apply_snapshot, view_from_screening
 
@@ -245,6 +246,10 @@ def _submit_failed(order: Order, exc: HttpError, attempts: int) -> Retry | None:
             kind="order",
             text=render_order_note(new, package_name=locked.package_name),
         )
+        # No snapshot was ever applied, so no status tag was set before this one.
+        extras_enqueue(
+            tenant=locked.tenant, order=locked, old_status=None, new_status="Error", score=None
+        )
     logger.warning("order %s submit failed: %s", order.pk, error)
     return None
 
@@ -348,6 +353,14 @@ def order_apply_screening(
                     text=text,
                     inbound_event=inbound_event,
                 )
+            extras_enqueue(
+                tenant=tenant,
+                order=order,
+                old_status=None if first else current.status,
+                new_status=new.status,
+                score=new.score,
+                inbound_event=inbound_event,
+            )
         Order.objects.filter(pk=order.pk).update(**fields)
     return decision
 

@@ -101,12 +101,20 @@ def test_previous_token_is_accepted_during_a_change_over(post_webhook, tenant):
     assert response.status_code == 200 and response.json()["status"] == "accepted"
 
 
-@pytest.mark.parametrize("offset_s", [-(259200 + 60), 300 + 60], ids=["stale", "future"])
+@pytest.mark.parametrize("offset_s", [-(1209600 + 60), 300 + 60], ids=["stale", "future"])
 def test_a_stage_change_outside_the_freshness_window_is_401(post_webhook, offset_s):
     body = signed(triggered_at=int((time.time() + offset_s) * 1000))
     response = post_webhook(body)
     assert response.status_code == 401 and response.json()["error"] == "stale_event"
     assert not InboundEvent.objects.exists()
+
+
+def test_a_delivery_rerun_from_lever_thirteen_days_later_is_accepted_once(post_webhook):
+    """Lever's webhook log lets an admin re-run deliveries of the last two weeks."""
+    body = signed(triggered_at=int((time.time() - 13 * 24 * 3600) * 1000))
+    assert post_webhook(body).json()["status"] == "accepted"
+    assert post_webhook(body).json()["status"] == "duplicate"
+    assert InboundEvent.objects.count() == 1
 
 
 def test_the_freshness_window_does_not_apply_to_other_events(post_webhook):

@@ -70,11 +70,30 @@ def test_rejected_key_is_invalid_key(fake, api_key):
     assert_safe(result, "wrong-key-abcdef123456")
 
 
-def test_forbidden_key_is_forbidden(fake, api_key):
-    fake.inject_fault(status=403)
-    result = lever_check(make_tenant(fake, api_key))
-    assert result["status"] == "forbidden"
-    assert_safe(result, api_key)
+def test_a_key_refused_stages_and_users_works_with_warnings(fake):
+    key = "lvr-limited-0123456789abcdef"
+    fake.add_account(key, forbidden=["GET /stages", "GET /users"])
+    tenant = make_tenant(fake, key, note_author_user_id=DEFAULT_USERS[0]["id"])
+
+    result = lever_check(tenant)
+
+    assert result["status"] == "ok"
+    assert result["permissions"] == {"stages": "forbidden", "users": "forbidden"}
+    assert result["warnings"] == [
+        "the key cannot read stages (403), so trigger stages cannot be named and notes show "
+        "stage ids",
+        "the key cannot read users (403), so the note author cannot be checked",
+    ]
+    assert result["detail"].startswith("The Lever API key works. Warning: the key cannot read")
+    # Nothing is claimed about what could not be read.
+    assert result["stages"] == [{"id": BG_CHECK_STAGE_ID, "name": None, "known": False}]
+    assert result["note_author"]["found"] is False and "not a Lever user" not in result["detail"]
+    assert_safe(result, key)
+
+
+def test_a_working_key_reports_its_optional_reads_as_ok(fake, api_key):
+    result = lever_check(make_tenant(fake, api_key, note_author_user_id="anyone"))
+    assert result["permissions"] == {"stages": "ok", "users": "ok"} and result["warnings"] == []
 
 
 def test_lever_down_is_unreachable(fake, api_key):

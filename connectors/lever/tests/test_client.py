@@ -99,7 +99,7 @@ def test_lists_follow_next_tokens_across_pages(fake, api_key, client):
     assert "offset=" in stage_requests[1]
 
 
-def test_create_list_and_update_notes(fake, api_key, client):
+def test_create_and_list_notes(fake, api_key, client):
     opp_id = fake.add_opportunity(api_key, name="Ada Lovelace", emails=["ada@example.com"])
     author = DEFAULT_USERS[0]["id"]
     text = "Sterling Backcheck background check\nStatus: New\nReference number: BC-1"
@@ -119,9 +119,13 @@ def test_create_list_and_update_notes(fake, api_key, client):
     assert (
         n2.id == second and n2.text == "second" and fake.notes(api_key, opp_id)[1]["user"] is None
     )
+    assert "notifyFollowers" not in fake.notes(api_key, opp_id)[0]
 
-    client.update_note(opp_id, note_id, value="corrected")
-    assert fake.notes(api_key, opp_id)[0]["value"] == "corrected"
+
+def test_a_note_can_notify_the_candidate_s_followers(fake, api_key, client):
+    opp_id = fake.add_opportunity(api_key, name="Ada Lovelace", emails=["ada@example.com"])
+    client.create_note(opp_id, value="Status: Completed", notify_followers=True)
+    assert fake.notes(api_key, opp_id)[0]["notifyFollowers"] is True
 
 
 def test_list_notes_reads_every_page(fake, api_key, client):
@@ -139,14 +143,32 @@ def test_create_note_falls_back_to_id_when_lever_returns_the_whole_note(fake, ap
     assert note_id == fake.notes(api_key, opp_id)[0]["id"]
 
 
-def test_add_and_remove_tags_and_add_links(fake, api_key, client):
+def test_add_and_remove_tags(fake, api_key, client):
     opp_id = fake.add_opportunity(api_key, name="Ada", emails=["a@example.com"], tags=["x"])
     client.add_tags(opp_id, ["bg-check", "y"])
     assert fake.opportunity(api_key, opp_id)["tags"] == ["x", "bg-check", "y"]
-    client.remove_tags(opp_id, ["x", "y"])
+    client.remove_tags(opp_id, ["x", "y", "never-there"])
     assert fake.opportunity(api_key, opp_id)["tags"] == ["bg-check"]
-    client.add_links(opp_id, ["https://report.example.com/r/1"])
-    assert fake.opportunity(api_key, opp_id)["links"] == ["https://report.example.com/r/1"]
+    paths = [(r["method"], r["path"]) for r in fake.requests_for(api_key)]
+    assert ("POST", f"/v1/opportunities/{opp_id}/addTags") in paths
+    assert ("POST", f"/v1/opportunities/{opp_id}/removeTags") in paths
+
+
+def test_move_to_stage_is_recorded_like_a_recruiter_s_move(fake, api_key, client):
+    opp_id = fake.add_opportunity(api_key, name="Ada", emails=["a@example.com"], stage="lead-new")
+    author = DEFAULT_USERS[0]["id"]
+
+    assert client.move_to_stage(opp_id, "offer", perform_as=author) == "offer"
+
+    opp = fake.opportunity(api_key, opp_id)
+    assert opp["stage"] == "offer" and opp["lastAdvancedAt"] >= opp["createdAt"]
+    assert opp["stageChanges"][-1]["toStageId"] == "offer"
+    assert opp["stageChanges"][-1]["userId"] == author
+    put = [r for r in fake.requests_for(api_key) if r["method"] == "PUT"][0]
+    assert put["path"] == f"/v1/opportunities/{opp_id}/stage?perform_as={author}"
+    with pytest.raises(HttpError) as unknown:
+        client.move_to_stage(opp_id, "no-such-stage")
+    assert unknown.value.status == 400
 
 
 def test_ids_cannot_escape_their_path_segment(fake, api_key, client):
@@ -367,3 +389,32 @@ def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
     assert opp.show_url.endswith(data["id"]) and opp.posting_tags == ["executive-ca"]
     expanded = _parse_opportunity({**data, "stage": {"id": "offer", "text": "Offer"}}, [])
     assert expanded.stage == "offer"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"archived": None}, None),
+        ({"archived": None, "archivedAt": None, "archiveReason": None}, None),
+        ({"archived": {"archivedAt": 5, "reason": "r1"}}, {"archivedAt": 5, "reason": "r1"}),
+        ({"archived": {}}, {"archivedAt": None, "reason": None}),
+        ({"archivedAt": 7, "archiveReason": "r2"}, {"archivedAt": 7, "reason": "r2"}),
+        ({"archived": None, "archivedAt": 7}, {"archivedAt": 7, "reason": None}),
+    ],
+    ids=["object-null", "all-null", "object", "empty-object", "top-level", "top-level-no-reason"],
+)
+def test_archived_is_read_from_the_object_or_the_top_level_fields(raw, expected):
+    from connectors.lever.client import _parse_opportunity
+
+    assert _parse_opportunity({"id": "opp-1", **raw}, []).archived == expected
+
+
+def test_the_fake_serves_top_level_archived_fields_when_asked(fake, client):
+    key = "lvr-top-level-0123456789abcdef"
+    fake.add_account(key, archived_shape="top-level")
+    opp_id = fake.add_opportunity(
+        key, name="Prince", emails=[], archived={"archivedAt": 9, "reason": "hired"}
+    )
+    with LeverClient(base_url=fake.base_url, api_key=key, limiter=LocalLimiter()) as lever:
+        opp = lever.get_opportunity(opp_id)
+    assert opp.archived == {"archivedAt": 9, "reason": "hired"}

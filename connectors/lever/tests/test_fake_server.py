@@ -8,9 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from connectors.http import HttpError
+from connectors.lever.client import LeverClient
 from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEMO_SEED, FakeLever
+from connectors.lever.ratelimit import LocalLimiter
 from connectors.lever.signature import is_verify_connection_test, signature_matches
 
 REPO = Path(__file__).resolve().parents[3]
@@ -229,3 +233,21 @@ def test_fake_server_runs_as_a_process_with_the_demo_seed():
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_a_key_without_a_permission_gets_403_on_that_endpoint_only(fake):
+    key = "lvr-limited-0123456789abcdef"
+    fake.add_account(key, forbidden=["GET /postings/*", "POST /opportunities/*/notes?perform_as"])
+    opp = fake.add_opportunity(key, name="Ada", emails=["a@example.com"], posting_tags=["x"])
+    posting = fake.opportunity(key, opp)["applications"][0]["posting"]
+    with LeverClient(base_url=fake.base_url, api_key=key, limiter=LocalLimiter()) as lever:
+        assert lever.list_stages()  # other reads work
+        with pytest.raises(HttpError) as refused:
+            lever._get_data(f"postings/{posting}", "posting")
+        assert refused.value.status == 403 and refused.value.kind == "permanent"
+        with pytest.raises(HttpError) as as_author:
+            lever.create_note(opp, value="hi", perform_as=fake.accounts[key]["users"][0]["id"])
+        assert as_author.value.status == 403
+        assert lever.create_note(opp, value="hi")  # without perform_as the note is allowed
+    with pytest.raises(ValueError):
+        fake.add_account("other-key-0123456789", forbidden=["stages"])
