@@ -52,6 +52,10 @@ LEVER_WEBHOOK_MAX_SKEW_S = env.int("LEVER_WEBHOOK_MAX_SKEW_S", default=300)
 OUTBOX_SWEEP_INTERVAL_S = env.int("OUTBOX_SWEEP_INTERVAL_S", default=60)
 OUTBOX_LEASE_S = env.int("OUTBOX_LEASE_S", default=300)
 NOTE_MAX_ATTEMPTS = env.int("NOTE_MAX_ATTEMPTS", default=10)
+# Attempt caps of the other durable jobs (orders.outbox): after the cap a job is failed, visibly.
+INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=10)
+SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=10)
+CANCEL_MAX_ATTEMPTS = env.int("CANCEL_MAX_ATTEMPTS", default=10)
 RECONCILE_AFTER_S = env.int("RECONCILE_AFTER_S", default=3600)
 # Lifetime of a credential intake link (connectors/intake.py).
 INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)

@@ -30,6 +30,7 @@ from django.utils.functional import cached_property
 from connectors.access import is_super_admin, scope_to_user, tenants_visible_to
 from connectors.models import Package, Tenant
 from orders.models import (
+    CancelRequest,
     InboundEvent,
     LeverNote,
     NoteAttempt,
@@ -672,6 +673,12 @@ class Attention:
     blocked_notes_total: int
     failed_events: list[InboundEvent]
     failed_events_total: int
+    failed_submits: list[Order]
+    failed_submits_total: int
+    failed_cancels: list[CancelRequest]
+    failed_cancels_total: int
+    refused_cancels: list[CancelRequest]
+    refused_cancels_total: int
     quiet_orders: list[Order]
     quiet_orders_total: int
     days: int
@@ -691,6 +698,20 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         .defer("raw_body")
         .order_by("-received_at", "-id")
     )
+    submits = (
+        with_tenant(scoped(Order.objects.all(), user))
+        .filter(submit_state=Order.SubmitState.FAILED, state__isnull=True)
+        .defer("pending_callback_password")
+        .order_by("-created_at", "-id")
+    )
+    cancels = (
+        with_tenant(scoped(CancelRequest.objects.all(), user, "order__tenant"), "order__tenant")
+        .select_related("order")
+        .defer("order__state", "order__pending_callback_password")
+        .order_by("-created_at", "-id")
+    )
+    failed_cancels = cancels.filter(state=CancelRequest.State.FAILED)
+    refused_cancels = cancels.filter(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
     quiet = (
         with_tenant(scoped(Order.objects.all(), user))
         .filter(quiet_q(days=days))
@@ -704,6 +725,12 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         blocked_notes_total=blocked.count(),
         failed_events=list(events[:ATTENTION_LIMIT]),
         failed_events_total=events.count(),
+        failed_submits=list(submits[:ATTENTION_LIMIT]),
+        failed_submits_total=submits.count(),
+        failed_cancels=list(failed_cancels[:ATTENTION_LIMIT]),
+        failed_cancels_total=failed_cancels.count(),
+        refused_cancels=list(refused_cancels[:ATTENTION_LIMIT]),
+        refused_cancels_total=refused_cancels.count(),
         quiet_orders=list(quiet[:ATTENTION_LIMIT]),
         quiet_orders_total=quiet.count(),
         days=days,

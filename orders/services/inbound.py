@@ -10,32 +10,29 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunity
 from connectors.backcheck.schema import Screening
-from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
+from orders import outbox
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note
-from orders.queue import claim_stuck, enqueue
+from orders.outbox import JobKind, Retry
+from orders.queue import enqueue
 from orders.services.notes import note_enqueue
 from orders.services.orders import (
     ActiveOrderExists,
-    Retry,
     active_order_for,
     order_apply_screening,
     order_open,
     order_record_fact,
-    retry_backoff,
 )
 
 logger = logging.getLogger(__name__)
@@ -185,59 +182,44 @@ def _stage_name(client: LeverClient, stage_id: str) -> str:
     return stage_id
 
 
-def _claim(event_id: int) -> InboundEvent | None:
-    now = timezone.now()
-    claimed = InboundEvent.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=event_id,
-        state=InboundEvent.State.RECEIVED,
-    ).update(
-        state=InboundEvent.State.PROCESSING,
-        attempts=F("attempts") + 1,
-        lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
-    )
-    if not claimed:
-        return None
-    return InboundEvent.objects.select_related("tenant").get(pk=event_id)
+def _event_failed_fields(reason: str) -> dict[str, Any]:
+    return {"outcome": "failed", "reason": reason[:500], "processed_at": timezone.now()}
+
+
+# Processing a Lever stage change is a durable job (orders.outbox). Backcheck callbacks are
+# applied inside their request and are not jobs.
+INBOUND_JOB = JobKind(
+    name="inbound",
+    model=InboundEvent,
+    cap_setting="INBOUND_MAX_ATTEMPTS",
+    service="Lever",
+    state="state",
+    attempts="attempts",
+    next_at="next_attempt_at",
+    requeued="requeued_at",
+    created="received_at",
+    error="last_error",
+    ready=InboundEvent.State.RECEIVED,
+    running=InboundEvent.State.PROCESSING,
+    lease="lease_until",
+    failed=InboundEvent.State.FAILED,
+    fail_fields=_event_failed_fields,
+    scope=Q(source=InboundEvent.Source.LEVER),
+)
+
+
+def _process(event: InboundEvent) -> Retry | None:
+    try:
+        _handle_stage_change(event)
+    except RateLimited as exc:
+        # Our own limiter said wait before anything was sent: not an attempt.
+        return Retry(max(0.05, exc.retry_after_s or 0.1))
+    return None
 
 
 def inbound_process(*, event_id: int) -> Retry | None:
     """Turn an accepted stage change into an order (DESIGN.md §4)."""
-    event = _claim(event_id)
-    if event is None:
-        return None  # processed already, or another worker has it
-    try:
-        _handle_stage_change(event)
-    except RateLimited as exc:
-        wait = max(0.05, exc.retry_after_s or 0.1)
-        InboundEvent.objects.filter(pk=event.pk).update(
-            state=InboundEvent.State.RECEIVED,
-            lease_until=None,
-            attempts=F("attempts") - 1,
-            next_attempt_at=timezone.now() + timedelta(seconds=wait),
-        )
-        return Retry(wait)
-    except HttpError as exc:
-        # Reads are idempotent: an ambiguous failure is retried like a transient one.
-        if exc.kind != "permanent" and event.attempts < settings.NOTE_MAX_ATTEMPTS:
-            delay = retry_backoff(event.attempts, exc.retry_after_s)
-            InboundEvent.objects.filter(pk=event.pk).update(
-                state=InboundEvent.State.RECEIVED,
-                lease_until=None,
-                last_error=str(exc)[:2000],
-                next_attempt_at=timezone.now() + timedelta(seconds=delay),
-            )
-            return Retry(delay)
-        InboundEvent.objects.filter(pk=event.pk).update(
-            state=InboundEvent.State.FAILED,
-            lease_until=None,
-            last_error=str(exc)[:2000],
-            outcome="failed",
-            reason=f"Lever: {exc}"[:500],
-            processed_at=timezone.now(),
-        )
-        logger.warning("inbound event %s failed: %s", event.pk, exc)
-    return None
+    return outbox.run(INBOUND_JOB, event_id, _process)
 
 
 def _handle_stage_change(event: InboundEvent) -> None:
@@ -352,16 +334,7 @@ def _cannot_order(event: InboundEvent, opportunity_id: str, outcome: str, text: 
 
 def inbound_events_sweep(*, now=None) -> list[int]:
     """Events nobody is working on: lost publishes, killed workers, due retries."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
-    InboundEvent.objects.filter(state=InboundEvent.State.PROCESSING, lease_until__lt=now).update(
-        state=InboundEvent.State.RECEIVED, lease_until=None, next_attempt_at=None
-    )
-    stuck = InboundEvent.objects.filter(state=InboundEvent.State.RECEIVED).filter(
-        Q(next_attempt_at__lt=now - lease)
-        | Q(next_attempt_at__isnull=True, received_at__lt=now - lease)
-    )
-    return claim_stuck(stuck, field="requeued_at", now=now)
+    return outbox.sweep(INBOUND_JOB, now=now)
 
 
 def inbound_replay(*, event: InboundEvent) -> None:
@@ -372,7 +345,11 @@ def inbound_replay(*, event: InboundEvent) -> None:
     ):
         raise ValueError("Only a failed or waiting Lever event can be replayed.")
     InboundEvent.objects.filter(pk=event.pk).update(
-        state=InboundEvent.State.RECEIVED, next_attempt_at=None, attempts=0, lease_until=None
+        state=InboundEvent.State.RECEIVED,
+        next_attempt_at=None,
+        attempts=0,
+        lease_until=None,
+        requeued_at=None,
     )
     from orders.tasks import process_inbound
 
