@@ -17,6 +17,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
+    Exists,
     Max,
     OuterRef,
     Q,
@@ -673,6 +674,8 @@ class Attention:
     blocked_notes_total: int
     failed_events: list[InboundEvent]
     failed_events_total: int
+    cannot_order: list[Order]
+    cannot_order_total: int
     failed_submits: list[Order]
     failed_submits_total: int
     failed_cancels: list[CancelRequest]
@@ -697,6 +700,19 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         .filter(state=InboundEvent.State.FAILED)
         .defer("raw_body")
         .order_by("-received_at", "-id")
+    )
+    newer = Order.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    cannot_order = (
+        with_tenant(scoped(Order.objects.all(), user))
+        .filter(status="Error")
+        .exclude(cannot_order="")
+        .filter(~Exists(newer))
+        .defer("state", "pending_callback_password")
+        .order_by("-created_at", "-id")
     )
     submits = (
         with_tenant(scoped(Order.objects.all(), user))
@@ -725,6 +741,8 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         blocked_notes_total=blocked.count(),
         failed_events=list(events[:ATTENTION_LIMIT]),
         failed_events_total=events.count(),
+        cannot_order=list(cannot_order[:ATTENTION_LIMIT]),
+        cannot_order_total=cannot_order.count(),
         failed_submits=list(submits[:ATTENTION_LIMIT]),
         failed_submits_total=submits.count(),
         failed_cancels=list(failed_cancels[:ATTENTION_LIMIT]),

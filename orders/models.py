@@ -88,6 +88,11 @@ class Order(models.Model):
         PENDING = "pending", "Waiting to be sent to Backcheck"
         SUBMITTED = "submitted", "Accepted by Backcheck"
         FAILED = "failed", "Refused by Backcheck"
+        NOT_SENT = "not_sent", "Cannot be ordered"  # see `cannot_order`
+
+    class CannotOrder(models.TextChoices):
+        NO_EMAIL = "no_email", "No email address in Lever"
+        NO_PACKAGE = "no_package", "No matching package"
 
     # Sent as `clientReferenceId`: random, so a callback cannot guess another order's reference.
     reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -115,6 +120,9 @@ class Order(models.Model):
     submit_next_attempt_at = models.DateTimeField(null=True, blank=True)
     submit_requeued_at = models.DateTimeField(null=True, blank=True)  # by the sweeper
     submit_error = models.TextField(blank=True)
+    # Why a stage change could not be ordered (the case is in Error and never went to Backcheck);
+    # "Try again" re-reads the candidate from Lever. Blank for every other order.
+    cannot_order = models.CharField(max_length=16, choices=CannotOrder.choices, blank=True)
 
     screening_id = models.CharField(max_length=100, blank=True, db_index=True)
     order_number = models.CharField(max_length=100, blank=True, db_index=True)

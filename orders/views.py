@@ -23,7 +23,7 @@ from orders import dashboard
 from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
 from orders.selectors import order_get
-from orders.services.inbound import inbound_replay
+from orders.services.inbound import TryAgainRefused, case_try_again, inbound_replay
 from orders.services.launch import LaunchError, order_launch_manual
 from orders.services.notes import note_replay, note_skip
 from orders.services.orders import (
@@ -210,6 +210,31 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
         messages.success(
             request, "Cancellation requested. The status changes when Backcheck confirms."
         )
+    return redirect("order-detail", order_id=order.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_try_again_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order(request, order_id)
+    if request.method == "GET":
+        return _confirm_page(
+            request,
+            order,
+            title="Try again",
+            question=f"Read {order.candidate_name or 'this candidate'} from Lever again and "
+            "order the check if it can be ordered now?",
+            explain=f"This case could not be ordered: {order.error_message} If that has been "
+            "fixed in Lever, the order goes to Backcheck; if not, nothing changes and nothing "
+            "is posted to Lever.",
+            button="Try again",
+        )
+    try:
+        case_try_again(order=order, actor=_actor(request))
+    except TryAgainRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Ordered: the case is on its way to Backcheck.")
     return redirect("order-detail", order_id=order.pk)
 
 

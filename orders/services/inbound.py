@@ -16,8 +16,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunity
+from connectors.backcheck.mapping import Candidate, MissingEmail, candidate_from_opportunity
 from connectors.backcheck.schema import Screening
+from connectors.http import HttpError, NotConfigured
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
@@ -26,13 +27,15 @@ from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note
 from orders.outbox import JobKind, Retry
 from orders.queue import enqueue
-from orders.services.notes import note_enqueue
 from orders.services.orders import (
     ActiveOrderExists,
+    InvalidOrderState,
     active_order_for,
     order_apply_screening,
     order_open,
+    order_record_cannot_order,
     order_record_fact,
+    order_reopen_for_submit,
 )
 
 logger = logging.getLogger(__name__)
@@ -263,9 +266,10 @@ def _handle_stage_change(event: InboundEvent) -> None:
         except MissingEmail:
             _cannot_order(
                 event,
-                opportunity_id,
+                opportunity,
                 "no_email",
                 render_missing_email_note(stage_name=_stage_name(lever, to_stage)),
+                package=resolve_package(tenant, opportunity),
             )
             return
         package = resolve_package(tenant, opportunity)
@@ -273,9 +277,10 @@ def _handle_stage_change(event: InboundEvent) -> None:
             tags = [p.lever_tag for p in tenant.packages.all() if p.lever_tag]
             _cannot_order(
                 event,
-                opportunity_id,
+                opportunity,
                 "no_package",
                 render_no_package_note(tags=tags, stage_name=_stage_name(lever, to_stage)),
+                candidate=candidate,
             )
             return
     try:
@@ -317,19 +322,87 @@ def _record_active(event: InboundEvent, order: Order) -> None:
         )
 
 
-def _cannot_order(event: InboundEvent, opportunity_id: str, outcome: str, text: str) -> None:
+def _cannot_order(
+    event: InboundEvent,
+    opportunity: Opportunity,
+    outcome: str,
+    text: str,
+    *,
+    candidate: Candidate | None = None,
+    package: Package | None = None,
+) -> None:
+    """The Error note goes to Lever as it always did, and the case shows in the portal."""
     with transaction.atomic():
-        note_enqueue(
+        order = order_record_cannot_order(
             tenant=event.tenant,
-            order=None,
-            opportunity_id=opportunity_id,
-            kind="error",
-            text=text,
-            inbound_event=event,
+            opportunity_id=opportunity.id,
+            candidate_name=opportunity.name or "",
+            candidate_email=candidate.email if candidate else "",
+            candidate_phone=(candidate.phone or "") if candidate else "",
+            lever_url=opportunity.show_url or "",
+            package=package,
+            reason=outcome,
+            note_text=text,
+            trigger_event=event,
+            trigger_stage_id=event.to_stage_id,
         )
         _finish(
-            event, state=InboundEvent.State.PROCESSED, outcome=outcome, reason=text.splitlines()[-1]
+            event,
+            state=InboundEvent.State.PROCESSED,
+            outcome=outcome,
+            reason=text.splitlines()[-1],
+            order=order,
         )
+
+
+class TryAgainRefused(Exception):
+    """Try again found the cause still there (or Lever unreachable): the words say what to do."""
+
+
+def case_try_again(*, order: Order, actor: str) -> Order:
+    """Read the candidate of a case that could not be ordered from Lever again; if the cause is
+    fixed (an email, a matching tag), order it. Nothing is posted to Lever when it is not."""
+    if not order.cannot_order or order.status != "Error":
+        raise TryAgainRefused("Only a case that could not be ordered can be tried again.")
+    tenant = order.tenant
+    try:
+        with LeverClient.for_tenant(tenant) as lever:
+            opportunity = lever.get_opportunity(order.opportunity_id)
+    except NotConfigured as exc:
+        raise TryAgainRefused(exc.fix.replace("then Replay", "then Try again")) from None
+    except HttpError as exc:
+        raise TryAgainRefused(f"Lever could not be read ({exc}); try again later.") from None
+    if opportunity.archived:
+        raise TryAgainRefused("The opportunity is archived in Lever; nothing was ordered.")
+    try:
+        candidate = candidate_from_opportunity(opportunity)
+    except MissingEmail:
+        raise TryAgainRefused(
+            "Lever still has no email address for this candidate. Add one in Lever, then Try again."
+        ) from None
+    package = resolve_package(tenant, opportunity)
+    if package is None:
+        tags = ", ".join(dict.fromkeys(p.lever_tag for p in tenant.packages.all() if p.lever_tag))
+        raise TryAgainRefused(
+            "Still no screening package matches this candidate's tags or job posting, and no "
+            "default package is set. "
+            + (f"Add one of these tags in Lever: {tags}, " if tags else "Set a default package, ")
+            + "then Try again."
+        )
+    try:
+        return order_reopen_for_submit(
+            order=order,
+            candidate=candidate,
+            candidate_name=opportunity.name or order.candidate_name,
+            package=package,
+            actor=actor,
+        )
+    except ActiveOrderExists as exc:
+        raise TryAgainRefused(
+            f"Order {exc.order.pk} is already active for this candidate; nothing was ordered."
+        ) from None
+    except InvalidOrderState as exc:
+        raise TryAgainRefused(str(exc)) from None
 
 
 def inbound_events_sweep(*, now=None) -> list[int]:

@@ -182,6 +182,119 @@ def order_open(
     return order
 
 
+def order_record_cannot_order(
+    *,
+    tenant: Tenant,
+    opportunity_id: str,
+    candidate_name: str,
+    candidate_email: str,
+    candidate_phone: str,
+    lever_url: str,
+    package: Package | None,
+    reason: str,
+    note_text: str,
+    trigger_event: InboundEvent | None,
+    trigger_stage_id: str,
+) -> Order:
+    """A stage change that cannot be ordered (no email, no matching package) becomes a case in
+    Error, never sent to Backcheck, with the same words as the Error note Lever gets."""
+    message = note_text.splitlines()[-1].removeprefix("Error: ")
+    view = dataclasses.replace(_view_of(Order()), status="Error", error_message=message)
+    username, password = generate_callback_credentials()
+    with transaction.atomic():
+        order = Order.objects.create(
+            tenant=tenant,
+            opportunity_id=opportunity_id,
+            candidate_name=candidate_name,
+            candidate_email=candidate_email,
+            candidate_phone=candidate_phone,
+            lever_url=lever_url,
+            package=package,
+            package_code=package.code if package else "",
+            package_name=package.name if package else "",
+            trigger_event=trigger_event,
+            trigger_stage_id=trigger_stage_id,
+            launched_by="webhook",
+            is_active=False,
+            submit_state=Order.SubmitState.NOT_SENT,
+            cannot_order=reason,
+            status="Error",
+            error_message=message,
+            state=view.to_json(),
+            callback_username=username,
+            callback_password_hash=hash_callback_password(password),
+        )
+        StatusEvent.objects.create(
+            order=order,
+            inbound_event=trigger_event,
+            source=StatusEvent.Source.SYSTEM,
+            outcome=StatusEvent.Outcome.APPLIED,
+            from_status="",
+            to_status="Error",
+            reason=message[:500],
+        )
+        note_enqueue(
+            tenant=tenant,
+            order=order,
+            opportunity_id=opportunity_id,
+            kind="error",
+            text=note_text,
+            inbound_event=trigger_event,
+        )
+    return order
+
+
+def order_reopen_for_submit(
+    *, order: Order, candidate: Candidate, candidate_name: str, package: Package, actor: str
+) -> Order:
+    """Turn a case that could not be ordered into a real order once its cause is fixed in Lever,
+    and submit it. Raises ActiveOrderExists when another order is active for the opportunity."""
+    username, password = generate_callback_credentials()
+    try:
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            if not locked.cannot_order or locked.status != "Error":
+                raise InvalidOrderState("Only a case that could not be ordered can be tried again.")
+            Order.objects.filter(pk=locked.pk).update(
+                candidate_name=candidate_name,
+                candidate_email=candidate.email,
+                candidate_phone=candidate.phone or "",
+                package=package,
+                package_code=package.code,
+                package_name=package.name,
+                is_active=True,
+                submit_state=Order.SubmitState.PENDING,
+                submit_attempts=0,
+                submit_next_attempt_at=None,
+                submit_error="",
+                cannot_order="",
+                status="",
+                error_message="",
+                state=None,
+                callback_username=username,
+                callback_password_hash=hash_callback_password(password),
+                pending_callback_password=password,
+                updated_at=timezone.now(),
+            )
+            OrderAction.objects.create(order=locked, actor=actor, action="try_again")
+            order_record_fact(
+                order=locked,
+                source=StatusEvent.Source.ACTION,
+                actor=actor,
+                reason=f"Tried again: read from Lever, ordering package {package.name} "
+                f"({package.code}).",
+            )
+    except IntegrityError:
+        existing = active_order_for(tenant=order.tenant, opportunity_id=order.opportunity_id)
+        if existing is None:
+            raise
+        raise ActiveOrderExists(existing) from None
+    from orders.tasks import submit_order
+
+    enqueue(submit_order, order.pk)
+    return Order.objects.get(pk=order.pk)
+
+
 def order_submit(*, order_id: int) -> Retry | None:
     """Create the screening at Backcheck. A 409 means it exists already: same outcome."""
     return outbox.run(SUBMIT_JOB, order_id, _submit)

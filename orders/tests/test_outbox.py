@@ -12,8 +12,6 @@ run (pytest-django's transaction is never committed), which is exactly a lost pu
 
 from __future__ import annotations
 
-import json
-import secrets
 import threading
 from datetime import timedelta
 
@@ -23,9 +21,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.backcheck.fake_server import FakeBackcheck
-from connectors.lever.fake_server import DEMO_SEED, FakeLever
-from connectors.models import Tenant
 from orders import outbox
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
 from orders.services.inbound import INBOUND_JOB, inbound_events_sweep
@@ -39,90 +34,16 @@ from orders.services.orders import (
     orders_submit_sweep,
 )
 from orders.tasks import cancel_order, deliver_notes, process_inbound, submit_order, sweep_outbox
-from tests.e2e.conftest import wire_tenant
+from orders.tests.wired import DEAD, attention_page, stage_change, submitted_order, unset
 
 pytestmark = pytest.mark.django_db
 
 LEASE = timedelta(seconds=settings.OUTBOX_LEASE_S)
-STAGE = DEMO_SEED["background_check_stage_id"]
-# A port nothing listens on: every call is refused before anything is sent (transient).
-DEAD = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def fakes():
-    lever = FakeLever(webhook_retry_gaps=(0.05,)).start()
-    backcheck = FakeBackcheck(step_seconds=0.2, callback_retry_seconds=600).start()
-    yield lever, backcheck
-    lever.stop()
-    backcheck.stop()
-
-
-@pytest.fixture
-def w(fakes):
-    lever, backcheck = fakes
-    return wire_tenant(
-        lever,
-        backcheck,
-        "http://127.0.0.1:9",
-        key_prefix="outbox-key-",
-        name="Outbox Corp",
-        slug="outbox-" + secrets.token_hex(3),
-    )
-
-
-@pytest.fixture
-def manager_client(client, django_user_model, w):
-    user = django_user_model.objects.create_user("am-outbox", "am@example.test", "pw-am-1")
-    w.tenant.account_managers.add(user)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(settings):
-    settings.NOTE_RETRY_BASE_S = 0.01
-    settings.NOTE_RETRY_MAX_S = 0.02
-    settings.HTTP_CONNECT_TIMEOUT_S = 1
-
-
-def _stage_change(w, name: str = "ada") -> InboundEvent:
-    body = w.lever.move_to_stage(w.api_key, w.candidate(name), STAGE)
-    return InboundEvent.objects.create(
-        source=InboundEvent.Source.LEVER,
-        tenant=w.tenant,
-        event_type="candidateStageChange",
-        lever_token=body["token"],
-        opportunity_id=w.candidate(name),
-        to_stage_id=STAGE,
-        signature_verified=True,
-        raw_body=json.dumps(body),
-    )
 
 
 def _make_due(model, pk: int, field: str = "next_attempt_at") -> None:
     """Skip the back-off wait (the retry's countdown message would arrive then)."""
     model.objects.filter(pk=pk).update(**{field: None})
-
-
-def _unset(tenant: Tenant, **fields) -> None:
-    for name, value in fields.items():
-        setattr(tenant, name, value)
-    tenant.save()
-
-
-def _attention(client) -> str:
-    return client.get(reverse("attention")).content.decode()
-
-
-def _submitted_order(w, name: str = "ada") -> Order:
-    event = _stage_change(w, name)
-    assert process_inbound(event.pk) is None
-    order = Order.objects.get(tenant=w.tenant, opportunity_id=w.candidate(name))
-    submit_order(order.pk)
-    order.refresh_from_db()
-    assert order.submit_state == "submitted" and order.status == "Initiated"
-    return order
 
 
 # --- inbound processing ----------------------------------------------------------------------
@@ -131,8 +52,8 @@ def _submitted_order(w, name: str = "ada") -> Order:
 def test_inbound_without_a_lever_key_fails_visibly_and_replay_after_the_fix_succeeds(
     w, manager_client
 ):
-    _unset(w.tenant, lever_api_key=None)
-    event = _stage_change(w)
+    unset(w.tenant, lever_api_key=None)
+    event = stage_change(w)
 
     process_inbound(event.pk)
     event.refresh_from_db()
@@ -141,11 +62,11 @@ def test_inbound_without_a_lever_key_fails_visibly_and_replay_after_the_fix_succ
     assert event.lease_until is None
     # Nothing left for the sweeper: failed is final, not re-enqueued every lease.
     assert inbound_events_sweep(now=timezone.now() + 3 * LEASE) == []
-    page = _attention(manager_client)
+    page = attention_page(manager_client)
     assert "Lever API key missing — set it, then Replay." in page
     assert f'name="event" value="{event.pk}"' in page
 
-    _unset(w.tenant, lever_api_key=w.api_key)
+    unset(w.tenant, lever_api_key=w.api_key)
     response = manager_client.post(
         reverse("attention-replay"), {"event": [event.pk], "confirm": "on"}
     )
@@ -159,8 +80,8 @@ def test_inbound_without_a_lever_key_fails_visibly_and_replay_after_the_fix_succ
 def test_inbound_with_lever_unreachable_fails_after_its_cap(w, settings):
     settings.INBOUND_MAX_ATTEMPTS = 3
     settings.NOTE_MAX_ATTEMPTS = 10  # the cap is the kind's own
-    _unset(w.tenant, lever_base_url=DEAD + "/v1")
-    event = _stage_change(w)
+    unset(w.tenant, lever_base_url=DEAD + "/v1")
+    event = stage_change(w)
     for attempt in (1, 2):
         process_inbound(event.pk)  # the task re-publishes itself with a countdown
         event.refresh_from_db()
@@ -175,7 +96,7 @@ def test_inbound_with_lever_unreachable_fails_after_its_cap(w, settings):
 
 def test_an_inbound_event_whose_workers_keep_dying_is_failed_by_the_sweep_at_its_cap(w, settings):
     settings.INBOUND_MAX_ATTEMPTS = 2
-    event = _stage_change(w)
+    event = stage_change(w)
     now = timezone.now()
     for _ in range(2):
         assert outbox.claim(INBOUND_JOB, event.pk, now=now)
@@ -190,8 +111,8 @@ def test_an_inbound_event_whose_workers_keep_dying_is_failed_by_the_sweep_at_its
 
 
 def test_submit_without_backcheck_credentials_fails_visibly_and_replay_sends_it(w, manager_client):
-    _unset(w.tenant, backcheck_client_secret=None)
-    event = _stage_change(w)
+    unset(w.tenant, backcheck_client_secret=None)
+    event = stage_change(w)
     process_inbound(event.pk)
     order = Order.objects.get(tenant=w.tenant)
 
@@ -201,11 +122,11 @@ def test_submit_without_backcheck_credentials_fails_visibly_and_replay_sends_it(
     assert order.submit_error == "Backcheck client secret missing — set it, then Replay."
     assert order.is_active and order.status == "" and not order.screening_id
     assert orders_submit_sweep(now=timezone.now() + 3 * LEASE) == []
-    page = _attention(manager_client)
+    page = attention_page(manager_client)
     assert "Backcheck client secret missing — set it, then Replay." in page
     assert f'name="submit" value="{order.pk}"' in page
 
-    _unset(w.tenant, backcheck_client_secret=w.backcheck.client_secret)
+    unset(w.tenant, backcheck_client_secret=w.backcheck.client_secret)
     response = manager_client.post(
         reverse("attention-replay"), {"submit": [order.pk], "confirm": "on"}
     )
@@ -218,10 +139,10 @@ def test_submit_without_backcheck_credentials_fails_visibly_and_replay_sends_it(
 
 def test_submit_with_backcheck_unreachable_fails_after_its_cap(w, settings):
     settings.SUBMIT_MAX_ATTEMPTS = 2
-    event = _stage_change(w)
+    event = stage_change(w)
     process_inbound(event.pk)
     order = Order.objects.get(tenant=w.tenant)
-    _unset(w.tenant, backcheck_base_url=DEAD)
+    unset(w.tenant, backcheck_base_url=DEAD)
     submit_order(order.pk)
     order.refresh_from_db()
     assert order.submit_state == "pending" and order.submit_attempts == 1
@@ -234,7 +155,7 @@ def test_submit_with_backcheck_unreachable_fails_after_its_cap(w, settings):
 
 def test_a_submission_whose_workers_keep_dying_is_failed_by_the_sweep(w, settings):
     settings.SUBMIT_MAX_ATTEMPTS = 1
-    event = _stage_change(w)
+    event = stage_change(w)
     process_inbound(event.pk)
     order = Order.objects.get(tenant=w.tenant)
     assert outbox.claim(SUBMIT_JOB, order.pk)
@@ -247,8 +168,8 @@ def test_a_submission_whose_workers_keep_dying_is_failed_by_the_sweep(w, setting
 
 
 def test_cancel_without_backcheck_credentials_fails_visibly_and_replay_cancels(w, manager_client):
-    order = _submitted_order(w)
-    _unset(w.tenant, backcheck_client_secret=None)
+    order = submitted_order(w)
+    unset(w.tenant, backcheck_client_secret=None)
     request = order_request_cancel(order=order, actor="am-outbox")
 
     cancel_order(order.pk)
@@ -259,11 +180,11 @@ def test_cancel_without_backcheck_credentials_fails_visibly_and_replay_cancels(w
     assert order.history.filter(
         source="cancel", outcome="rejected", reason__contains="secret missing"
     ).exists()
-    page = _attention(manager_client)
+    page = attention_page(manager_client)
     assert "Cancellations not sent" in page
     assert f'name="cancel" value="{request.pk}"' in page
 
-    _unset(w.tenant, backcheck_client_secret=w.backcheck.client_secret)
+    unset(w.tenant, backcheck_client_secret=w.backcheck.client_secret)
     response = manager_client.post(
         reverse("attention-replay"), {"cancel": [request.pk], "confirm": "on"}
     )
@@ -277,8 +198,8 @@ def test_cancel_without_backcheck_credentials_fails_visibly_and_replay_cancels(w
 
 def test_cancel_with_backcheck_unreachable_fails_after_its_cap(w, settings):
     settings.CANCEL_MAX_ATTEMPTS = 2
-    order = _submitted_order(w)
-    _unset(w.tenant, backcheck_base_url=DEAD)
+    order = submitted_order(w)
+    unset(w.tenant, backcheck_base_url=DEAD)
     request = order_request_cancel(order=order, actor="am")
     cancel_order(order.pk)
     request.refresh_from_db()
@@ -291,7 +212,7 @@ def test_cancel_with_backcheck_unreachable_fails_after_its_cap(w, settings):
 
 
 def test_a_cancel_requested_while_the_broker_is_down_is_sent_by_the_sweeper(w):
-    order = _submitted_order(w)
+    order = submitted_order(w)
     # The request commits; its publish is lost (here it never runs), as with Redis down.
     request = order_request_cancel(order=order, actor="am")
     assert cancels_sweep(now=timezone.now() + LEASE / 2) == []  # not stuck yet
@@ -310,7 +231,7 @@ def test_a_cancel_requested_while_the_broker_is_down_is_sent_by_the_sweeper(w):
 
 
 def test_a_cancel_task_of_the_previous_release_is_still_accepted(w):
-    order = _submitted_order(w)
+    order = submitted_order(w)
     # The previous release kept no row: only cancel_requested_at and a task message.
     Order.objects.filter(pk=order.pk).update(cancel_requested_at=timezone.now())
     cancel_order(order.pk, 3)
@@ -320,15 +241,15 @@ def test_a_cancel_task_of_the_previous_release_is_still_accepted(w):
 
 
 def test_asking_twice_while_a_cancel_is_pending_adds_nothing(w):
-    order = _submitted_order(w)
+    order = submitted_order(w)
     first = order_request_cancel(order=order, actor="am")
     assert order_request_cancel(order=order, actor="am") == first
     assert order.cancel_requests.count() == 1
 
 
 def test_a_failed_cancel_of_an_order_that_has_finished_meanwhile_is_not_replayed(w):
-    order = _submitted_order(w)
-    _unset(w.tenant, backcheck_client_id=None)
+    order = submitted_order(w)
+    unset(w.tenant, backcheck_client_id=None)
     request = order_request_cancel(order=order, actor="am")
     cancel_order(order.pk)
     request.refresh_from_db()
@@ -355,10 +276,10 @@ def _note(w, order: Order, text: str) -> LeverNote:
 def test_notes_without_a_lever_key_fail_visibly_and_replay_delivers_them_in_order(
     w, manager_client
 ):
-    order = _submitted_order(w)  # its first note is queued, not yet delivered
+    order = submitted_order(w)  # its first note is queued, not yet delivered
     first = LeverNote.objects.get(order=order)
     second = _note(w, order, "Sterling Backcheck background check\nStatus: In Progress")
-    _unset(w.tenant, lever_api_key=None)
+    unset(w.tenant, lever_api_key=None)
 
     deliver_notes(first.pk)
     first.refresh_from_db()
@@ -367,10 +288,10 @@ def test_notes_without_a_lever_key_fail_visibly_and_replay_delivers_them_in_orde
     assert first.last_error == "Lever API key missing — set it, then Replay."
     assert second.state == "blocked"
     assert notes_sweep(now=timezone.now() + 3 * LEASE) == []
-    page = _attention(manager_client)
+    page = attention_page(manager_client)
     assert "Lever API key missing — set it, then Replay." in page
 
-    _unset(w.tenant, lever_api_key=w.api_key)
+    unset(w.tenant, lever_api_key=w.api_key)
     note_replay(note=first, actor="am")
     deliver_notes(first.pk)
     assert [n["value"].splitlines()[1] for n in w.lever.notes(w.api_key, order.opportunity_id)] == [
@@ -382,9 +303,9 @@ def test_notes_without_a_lever_key_fail_visibly_and_replay_delivers_them_in_orde
 def test_notes_with_lever_unreachable_fail_after_their_cap(w, settings):
     settings.NOTE_MAX_ATTEMPTS = 2
     settings.INBOUND_MAX_ATTEMPTS = 10
-    order = _submitted_order(w)
+    order = submitted_order(w)
     note = LeverNote.objects.get(order=order)
-    _unset(w.tenant, lever_base_url=DEAD + "/v1")
+    unset(w.tenant, lever_base_url=DEAD + "/v1")
     deliver_notes(note.pk)
     note.refresh_from_db()
     assert note.state == "pending" and note.attempts == 1
@@ -396,7 +317,7 @@ def test_notes_with_lever_unreachable_fail_after_their_cap(w, settings):
 
 
 def test_identical_note_text_is_enqueued_once(w):
-    order = _submitted_order(w)
+    order = submitted_order(w)
     text = "Sterling Backcheck background check\nStatus: In Progress"
     assert _note(w, order, text)
     assert (
@@ -418,9 +339,9 @@ def test_identical_note_text_is_enqueued_once(w):
 @pytest.mark.parametrize("kind", ["inbound", "submit", "cancel", "note"])
 def test_claiming_one_row_twice_has_exactly_one_winner(w, kind):
     if kind == "inbound":
-        job, pk = INBOUND_JOB, _stage_change(w).pk
+        job, pk = INBOUND_JOB, stage_change(w).pk
     else:
-        order = _submitted_order(w)
+        order = submitted_order(w)
         if kind == "submit":
             Order.objects.filter(pk=order.pk).update(
                 submit_state="pending", submit_next_attempt_at=None
@@ -437,7 +358,7 @@ def test_claiming_one_row_twice_has_exactly_one_winner(w, kind):
 def test_concurrent_claims_of_one_note_have_exactly_one_winner(w):
     if connection.vendor != "postgresql":
         pytest.skip("row locking needs PostgreSQL")
-    order = _submitted_order(w)
+    order = submitted_order(w)
     note = LeverNote.objects.get(order=order)
     barrier = threading.Barrier(8)
     results: list[bool] = []
@@ -460,7 +381,7 @@ def test_concurrent_claims_of_one_note_have_exactly_one_winner(w):
 
 
 def test_a_delivered_note_is_never_claimed_again(w):
-    order = _submitted_order(w)
+    order = submitted_order(w)
     note = LeverNote.objects.get(order=order)
     deliver_notes(note.pk)
     note.refresh_from_db()

@@ -56,6 +56,7 @@ ACCOUNT_MANAGER = {
     "order-event",
     "order-resync",
     "order-cancel",
+    "order-try-again",
     "note-replay",
     "note-skip",
     "attention",
