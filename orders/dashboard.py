@@ -251,6 +251,7 @@ def order_list_page(*, user: Any, filters: dict[str, Any], page_number: Any) -> 
     qs = with_tenant(qs).defer("state", "error_message", "submit_error")
     paginator = KnownCountPaginator(qs, PAGE_SIZE, count=matching)
     page = paginator.get_page(page_number)
+    annotate_lever_markers(page.object_list)
     return OrderListPage(
         page=page, counts=counts, total=total, chart=status_chart(user=user, filters=filters)
     )
@@ -511,6 +512,46 @@ class CaseDetail:
     timeline: list[TimelineEntry]
     can_cancel: bool
     failed_note_ids: set[int]
+    cancel: CancelRequest | None = None  # the latest cancellation asked for
+    lever_marker: str = ""  # "Lever not updated — 1 failed note", when Lever is behind
+
+    @property
+    def cancel_pending(self) -> bool:
+        return self.cancel is not None and self.cancel.state in (
+            CancelRequest.State.PENDING,
+            CancelRequest.State.SENDING,
+        )
+
+
+def lever_marker(failed: int, blocked: int) -> str:
+    """What a case row and header say when Lever has not got every note of the case."""
+    if not failed and not blocked:
+        return ""
+    parts = []
+    if failed:
+        parts.append(f"{failed} failed note{'' if failed == 1 else 's'}")
+    if blocked:
+        parts.append(f"{blocked} blocked")
+    return "Lever not updated — " + ", ".join(parts)
+
+
+def annotate_lever_markers(orders: Iterable[Order]) -> None:
+    """Set `lever_marker` on each order of a page: one query for the whole page."""
+    orders = list(orders)
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        LeverNote.objects.filter(order_id__in=[o.pk for o in orders], state__in=_NOTE_TROUBLE)
+        .values_list("order_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for order_id, state, n in rows:
+        counts.setdefault(order_id, {})[state] = n
+    for order in orders:
+        c = counts.get(order.pk, {})
+        order.lever_marker = lever_marker(
+            c.get(LeverNote.State.FAILED, 0), c.get(LeverNote.State.BLOCKED, 0)
+        )
 
 
 def case_detail(*, order: Order) -> CaseDetail:
@@ -527,13 +568,20 @@ def case_detail(*, order: Order) -> CaseDetail:
     timeline = _timeline(events, history, notes, attempts, actions)
     from orders.services.orders import CANCELLABLE
 
+    cancel = order.cancel_requests.order_by("-created_at", "-id").first()
+    failed = sum(1 for n in notes if n.state == LeverNote.State.FAILED)
+    blocked = sum(1 for n in notes if n.state == LeverNote.State.BLOCKED)
     return CaseDetail(
         order=order,
         services=services,
         notes=notes,
         timeline=timeline,
-        can_cancel=order.status in CANCELLABLE and bool(order.screening_id),
+        can_cancel=order.status in CANCELLABLE
+        and bool(order.screening_id)
+        and not (cancel is not None and cancel.state in ("pending", "sending")),
         failed_note_ids={n.pk for n in notes if n.state == LeverNote.State.FAILED},
+        cancel=cancel,
+        lever_marker=lever_marker(failed, blocked),
     )
 
 
@@ -581,10 +629,17 @@ def _timeline(
                 arrived.append(f"Processing failed: {event.last_error or event.reason}")
         else:
             title = s.get_source_display()
+        refused = (
+            s.source == StatusEvent.Source.CANCEL and s.outcome == StatusEvent.Outcome.REJECTED
+        )
+        if refused:
+            title = "Cancellation refused" if "refused" in s.reason else "Cancellation not sent"
         entries.append(
             TimelineEntry(
                 at=s.created_at,
-                kind="callback" if title == "Backcheck callback" else "status",
+                kind="error"
+                if refused
+                else ("callback" if title == "Backcheck callback" else "status"),
                 title=title + (f": {change}" if change else ""),
                 outcome=s.outcome,
                 detail=arrived,
@@ -753,6 +808,37 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         quiet_orders_total=quiet.count(),
         days=days,
     )
+
+
+def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> int:
+    """Everything the Needs attention page asks someone to act on (blocked notes wait behind a
+    failed one, which is counted). Counted once per request."""
+    cached = getattr(user, "_attention_count", None)
+    if cached is not None:
+        return cached
+    orders = scoped(Order.objects.all(), user)
+    newer = Order.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    cancels = scoped(CancelRequest.objects.all(), user, "order__tenant")
+    total = (
+        scoped(LeverNote.objects.filter(state=LeverNote.State.FAILED), user).count()
+        + scoped(InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user).count()
+        + orders.filter(submit_state=Order.SubmitState.FAILED, state__isnull=True).count()
+        + orders.filter(status="Error").exclude(cannot_order="").filter(~Exists(newer)).count()
+        + cancels.filter(
+            Q(state=CancelRequest.State.FAILED)
+            | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
+        ).count()
+        + orders.filter(quiet_q(days=days)).count()
+    )
+    try:
+        user._attention_count = total
+    except AttributeError:
+        pass
+    return total
 
 
 # --- tenant health -----------------------------------------------------------------------------

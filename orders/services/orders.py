@@ -633,9 +633,9 @@ def _cancel_refused(request: CancelRequest, order: Order, reason: str) -> None:
             reason=reason[:500],
         )
     logger.warning("cancel of order %s refused: %s", order.pk, reason)
-    from orders.tasks import reconcile_order
-
-    enqueue(reconcile_order, order.pk)
+    # Usually the screening moved on meanwhile: show Backcheck's status now, not at the next
+    # reconcile (a failed fetch leaves that to the reconciler).
+    order_reconcile(order_id=order.pk)
 
 
 def _cancel_failed(request_id: int, reason: str) -> None:
