@@ -12,11 +12,13 @@ run (pytest-django's transaction is never committed), which is exactly a lost pu
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +26,7 @@ from django.utils import timezone
 from orders import outbox
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
 from orders.services.inbound import INBOUND_JOB, inbound_events_sweep
-from orders.services.notes import NOTE_JOB, note_enqueue, note_replay, notes_sweep
+from orders.services.notes import NOTE_JOB, note_enqueue, notes_sweep
 from orders.services.orders import (
     CANCEL_JOB,
     SUBMIT_JOB,
@@ -291,8 +293,13 @@ def test_notes_without_a_lever_key_fail_visibly_and_replay_delivers_them_in_orde
     page = attention_page(manager_client)
     assert "Lever API key missing — set it, then Replay." in page
 
+    assert f'name="note" value="{first.pk}"' in page
+
     unset(w.tenant, lever_api_key=w.api_key)
-    note_replay(note=first, actor="am")
+    response = manager_client.post(
+        reverse("attention-replay"), {"note": [first.pk], "confirm": "on"}
+    )
+    assert response.status_code == 302
     deliver_notes(first.pk)
     assert [n["value"].splitlines()[1] for n in w.lever.notes(w.api_key, order.opportunity_id)] == [
         "Status: New",
@@ -389,3 +396,31 @@ def test_a_delivered_note_is_never_claimed_again(w):
     assert not outbox.claim(NOTE_JOB, note.pk)
     deliver_notes(note.pk)
     assert len(w.lever.notes(w.api_key, order.opportunity_id)) == 1
+
+
+def test_replay_failed_from_the_command_line_covers_submissions_and_cancellations(w):
+    unset(w.tenant, backcheck_client_secret=None)
+    event = stage_change(w)
+    process_inbound(event.pk)
+    order = Order.objects.get(tenant=w.tenant)
+    submit_order(order.pk)
+    order.refresh_from_db()
+    assert order.submit_state == "failed"
+    unset(w.tenant, backcheck_client_secret=w.backcheck.client_secret)
+    out = io.StringIO()
+    call_command("replay", "--failed", "--tenant", w.tenant.slug, stdout=out)
+    assert "1 order submission(s)" in out.getvalue()
+    submit_order(order.pk)
+    order.refresh_from_db()
+    assert order.submit_state == "submitted"
+
+    unset(w.tenant, backcheck_client_secret=None)
+    request = order_request_cancel(order=order, actor="am")
+    cancel_order(order.pk)
+    request.refresh_from_db()
+    assert request.state == "failed"
+    unset(w.tenant, backcheck_client_secret=w.backcheck.client_secret)
+    call_command("replay", "--failed", "--tenant", w.tenant.slug, stdout=out)
+    cancel_order(order.pk)
+    order.refresh_from_db()
+    assert order.status == "Canceled"
