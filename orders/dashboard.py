@@ -9,6 +9,7 @@ never runs a second COUNT(*).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -512,6 +513,7 @@ class CaseDetail:
     timeline: list[TimelineEntry]
     can_cancel: bool
     failed_note_ids: set[int]
+    key_timeline: list[TimelineEntry] = field(default_factory=list)
     cancel: CancelRequest | None = None  # the latest cancellation asked for
     lever_marker: str = ""  # "Lever not updated — 1 failed note", when Lever is behind
 
@@ -580,9 +582,56 @@ def case_detail(*, order: Order) -> CaseDetail:
         and bool(order.screening_id)
         and not (cancel is not None and cancel.state in ("pending", "sending")),
         failed_note_ids={n.pk for n in notes if n.state == LeverNote.State.FAILED},
+        key_timeline=_key_events(timeline, notes),
         cancel=cancel,
         lever_marker=lever_marker(failed, blocked),
     )
+
+
+# Timeline entries that are plumbing: every webhook and callback as it arrived, each delivery
+# attempt, each note as queued. "Key events" shows what happened to the case instead.
+_PLUMBING_KINDS = {"webhook", "callback", "attempt", "note"}
+_PLUMBING_OUTCOMES = {StatusEvent.Outcome.STALE, StatusEvent.Outcome.DUPLICATE}
+
+
+def _key_events(entries: list[TimelineEntry], notes: list[LeverNote]) -> list[TimelineEntry]:
+    """The case's story, newest first: status changes, actions, refusals and failures, and one
+    row per Lever note (queued and delivered merged)."""
+    key = []
+    for e in entries:
+        if e.kind == "callback" and e.outcome == StatusEvent.Outcome.APPLIED:
+            key.append(dataclasses.replace(e, kind="status", detail=[]))
+        elif e.kind in _PLUMBING_KINDS or e.outcome in _PLUMBING_OUTCOMES:
+            if e.kind == "webhook" and e.outcome == InboundEvent.State.FAILED:
+                key.append(e)
+        else:
+            key.append(dataclasses.replace(e, detail=[]) if e.kind == "status" else e)
+    for n in notes:
+        lines = n.text.splitlines()
+        detail = [lines[1] if len(lines) > 1 else n.text]
+        if n.state == LeverNote.State.DELIVERED and n.delivered_at:
+            reason = f"Delivered to Lever {_iso(n.delivered_at)} UTC"
+            reason += f" after {n.attempts} attempts." if n.attempts > 1 else "."
+        elif n.state in (LeverNote.State.FAILED, LeverNote.State.BLOCKED):
+            reason = n.last_error or "Waiting behind a failed note of this case."
+        else:
+            reason = ""
+        key.append(
+            TimelineEntry(
+                at=n.created_at,
+                kind="error" if n.state == LeverNote.State.FAILED else "note",
+                title=f"Lever note #{n.pk} ({n.get_kind_display().lower()}"
+                + (", resync" if n.is_resync else "")
+                + ")",
+                outcome=n.state,
+                detail=detail,
+                reason=reason,
+                note_id=n.pk,
+                order=2,
+            )
+        )
+    key.sort(key=lambda e: (e.at, e.order), reverse=True)
+    return key
 
 
 def _event_title(event: InboundEvent) -> str:

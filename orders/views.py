@@ -137,7 +137,12 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(
         request,
         "orders/order_detail.html",
-        {"order": order, "case": case, "status_label": dashboard.status_label(order.status)},
+        {
+            "order": order,
+            "case": case,
+            "status_label": dashboard.status_label(order.status),
+            "show_all": request.GET.get("timeline") == "all",
+        },
     )
 
 
