@@ -195,7 +195,19 @@ CELERY_BEAT_SCHEDULE = {
         # Often enough that an order is at most a little past RECONCILE_AFTER_S when polled.
         "schedule": float(max(5, min(300, RECONCILE_AFTER_S // 4))),
     },
+    # Batched per account manager (at most one email each 15 minutes): orders.services.attention_mail
+    "email-attention": {"task": "orders.email_attention", "schedule": 60.0},
 }
+
+# --- email (attention emails to account managers) ---------------------------------------------
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 if REDIS_URL:
     CACHES = {

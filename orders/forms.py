@@ -164,3 +164,11 @@ class BulkReplayForm(forms.Form):
         if not any(data.get(name) for name in self.KINDS):
             raise forms.ValidationError("Select at least one failed item to replay.")
         return data
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        from orders.models import UserProfile
+
+        model = UserProfile
+        fields = ["attention_emails"]

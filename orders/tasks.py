@@ -105,3 +105,11 @@ def reconcile_quiet_orders() -> int:
     for order_id in ids:
         enqueue(reconcile_order, order_id)
     return len(ids)
+
+
+@shared_task(name="orders.email_attention")
+def email_attention() -> int:
+    """Email account managers about cases of their tenants that need attention (batched)."""
+    from orders.services.attention_mail import attention_emails_send
+
+    return attention_emails_send()

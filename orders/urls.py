@@ -32,4 +32,5 @@ urlpatterns = [
     path("attention/", views.attention_view, name="attention"),
     path("attention/replay/", views.attention_replay, name="attention-replay"),
     path("attention/dismiss/", views.attention_dismiss, name="attention-dismiss"),
+    path("profile/", views.profile_view, name="profile"),
 ]

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connectors.access import scope_to_user
 from orders import dashboard
-from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm
-from orders.models import CancelRequest, InboundEvent, LeverNote, Order
+from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm, ProfileForm
+from orders.models import CancelRequest, InboundEvent, LeverNote, Order, UserProfile
 from orders.selectors import order_get
 from orders.services.inbound import TryAgainRefused, case_try_again, inbound_replay
 from orders.services.launch import LaunchError, order_launch_manual
@@ -420,3 +420,19 @@ def order_launch_view(request: HttpRequest) -> HttpResponse:
             )
             return redirect("order-detail", order_id=order.pk)
     return render(request, "orders/launch.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own preferences."""
+    profile, _ = UserProfile.objects.get_or_create(user=request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(
+            request,
+            "Attention emails are on." if profile.attention_emails else "Attention emails are off.",
+        )
+        return redirect("profile")
+    return render(request, "orders/profile.html", {"form": form, "profile": profile})
