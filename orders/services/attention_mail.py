@@ -5,7 +5,8 @@ off on their profile (on by default) it gathers what needs someone on their tena
 notes, events, submissions and cancellations, refused cancellations, cases in Error — and emails
 the items no earlier email covered, grouped by case with links. At most one email per manager
 every ATTENTION_EMAIL_MIN_INTERVAL (15 minutes): what turns up meanwhile waits for the next one.
-An item that leaves Needs attention and comes back is news again.
+An item that leaves Needs attention and comes back is news again. Nothing is sent until outgoing
+mail is configured (EMAIL_HOST).
 """
 
 from __future__ import annotations
@@ -150,8 +151,15 @@ def _body(user, new: list[Item], others: int) -> str:
     return "\n".join(lines)
 
 
+def outgoing_mail_configured() -> bool:
+    """Outgoing mail is set up once the operator has set EMAIL_HOST (as for intake notices)."""
+    return settings.is_overridden("EMAIL_HOST")
+
+
 def attention_emails_send(*, now: datetime | None = None) -> int:
     """Send the due attention emails; returns how many were sent."""
+    if not outgoing_mail_configured():
+        return 0
     now = now or timezone.now()
     managers = (
         get_user_model()

@@ -20,6 +20,11 @@ MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
+def mail_configured(settings):
+    settings.EMAIL_HOST = "smtp.example.test"  # the backend stays locmem
+
+
+@pytest.fixture
 def tenants(account_manager, other_account_manager):
     return (
         make_tenant("acme", name="Acme Corp", managers=(account_manager,)),
@@ -28,7 +33,7 @@ def tenants(account_manager, other_account_manager):
 
 
 def test_a_failed_note_emails_the_tenants_manager_with_a_link_to_the_case(
-    tenants, account_manager, mailoutbox, settings
+    tenants, account_manager, mailoutbox, mail_configured, settings
 ):
     settings.PUBLIC_BASE_URL = "https://portal.example.test"
     acme, _ = tenants
@@ -45,7 +50,7 @@ def test_a_failed_note_emails_the_tenants_manager_with_a_link_to_the_case(
 
 
 def test_at_most_one_email_per_15_minutes_then_only_the_new_cases(
-    tenants, account_manager, mailoutbox
+    tenants, account_manager, mailoutbox, mail_configured
 ):
     acme, _ = tenants
     now = timezone.now()
@@ -64,7 +69,9 @@ def test_at_most_one_email_per_15_minutes_then_only_the_new_cases(
     assert attention_emails_send(now=now + 40 * MINUTE) == 0
 
 
-def test_only_managers_of_the_tenant_are_told(tenants, other_account_manager, mailoutbox):
+def test_only_managers_of_the_tenant_are_told(
+    tenants, other_account_manager, mailoutbox, mail_configured
+):
     acme, _ = tenants
     failed_note(make_order(acme, name="Charles Babbage", status="In Progress"))
     attention_emails_send()
@@ -73,7 +80,7 @@ def test_only_managers_of_the_tenant_are_told(tenants, other_account_manager, ma
 
 
 def test_the_profile_setting_is_on_by_default_and_turns_the_emails_off(
-    tenants, client, account_manager, mailoutbox
+    tenants, client, account_manager, mailoutbox, mail_configured
 ):
     acme, _ = tenants
     client.force_login(account_manager)
@@ -86,6 +93,12 @@ def test_the_profile_setting_is_on_by_default_and_turns_the_emails_off(
     assert attention_emails_send() == 0 and mailoutbox == []
     client.post(reverse("profile"), {"attention_emails": "on"})
     assert attention_emails_send() == 1
+
+
+def test_nothing_is_sent_until_outgoing_mail_is_configured(tenants, mailoutbox):
+    acme, _ = tenants
+    failed_note(make_order(acme, name="Charles Babbage", status="In Progress"))
+    assert attention_emails_send() == 0 and mailoutbox == []
 
 
 def test_the_beat_schedule_runs_the_attention_emails(settings):
