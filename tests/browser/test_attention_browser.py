@@ -5,7 +5,8 @@ attention), tries again while it is unfixed (error banner) and after the fix (su
 sees "Lever not updated" on a row whose note failed and a count on the Needs attention link;
 cancels a case, sees "Cancel pending", then Backcheck's refusal in error colours on the header,
 the timeline and Needs attention, and dismisses it (information banner); switches the timeline
-between Key events and All; and gets the portal's own 404 page. Every page passes axe-core (no
+between Key events and All; gets the portal's own 404 and 403 pages; and turns the attention
+emails off on their profile. Every page passes axe-core (no
 serious or critical violations) and has no CSP violation.
 
 The worker's part is played by calling the tasks in the test, against the fakes over HTTP.
@@ -150,5 +151,20 @@ def test_a_failed_note_marks_the_row_and_a_refused_cancel_is_shown_in_error_colo
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     expect(page.get_by_role("main").get_by_role("link", name="Needs attention")).to_be_visible()
     _axe(page, problems, "404")
+    response = page.goto(f"{dash_portal}/tenants/new/")  # super-admins only
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    _axe(page, problems, "403")
+
+    # Item 8's setting: on the user's profile, reached from the user name, on by default.
+    page.get_by_role("link", name=re.compile("am-alice")).click()
+    box = page.get_by_label("Email me when a case of my tenants needs attention")
+    expect(box).to_be_checked()
+    box.uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").locator("li.msg-success")).to_contain_text(
+        "Attention emails are off."
+    )
+    _axe(page, problems, "profile")
     assert {k: v for k, v in problems.items() if v} == {}
     assert page.csp_violations == []
