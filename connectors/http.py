@@ -64,6 +64,28 @@ class HttpError(Exception):
         return self.kind == "transient"
 
 
+class NotConfigured(Exception):
+    """A tenant lacks a setting a connector needs. Permanent: retrying cannot help until someone
+    sets it, so a job that meets it fails at once, visibly, and is replayed after the fix.
+
+    `fix` says it in plain words for the people who can act on it.
+    """
+
+    service = ""
+
+    def __init__(self, message: str, *, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+    @property
+    def fix(self) -> str:
+        """E.g. "Lever API key missing — set it, then Replay."."""
+        names = list(self.missing) or [f"{self.service} connection settings"]
+        what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        them = "it" if len(names) == 1 else "them"
+        return f"{what} missing — set {them}, then Replay."
+
+
 @dataclass
 class HttpResponse:
     status: int

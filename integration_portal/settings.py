@@ -63,6 +63,10 @@ LEVER_WEBHOOK_MAX_SKEW_S = env.int("LEVER_WEBHOOK_MAX_SKEW_S", default=300)
 OUTBOX_SWEEP_INTERVAL_S = env.int("OUTBOX_SWEEP_INTERVAL_S", default=60)
 OUTBOX_LEASE_S = env.int("OUTBOX_LEASE_S", default=300)
 NOTE_MAX_ATTEMPTS = env.int("NOTE_MAX_ATTEMPTS", default=10)
+# Attempt caps of the other durable jobs (orders.outbox): after the cap a job is failed, visibly.
+INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=10)
+SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=10)
+CANCEL_MAX_ATTEMPTS = env.int("CANCEL_MAX_ATTEMPTS", default=10)
 RECONCILE_AFTER_S = env.int("RECONCILE_AFTER_S", default=3600)
 # Lifetime of a credential intake link (connectors/intake.py).
 INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
@@ -216,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
         # Often enough that an order is at most a little past RECONCILE_AFTER_S when polled.
         "schedule": float(max(5, min(300, RECONCILE_AFTER_S // 4))),
     },
+    # Batched per account manager (at most one email each 15 minutes): orders.services.attention_mail
+    "email-attention": {"task": "orders.email_attention", "schedule": 60.0},
 }
 
 if REDIS_URL:
@@ -260,8 +266,9 @@ STORAGES = {
 }
 
 # --- email ------------------------------------------------------------------------------------
-# Outgoing mail (notices to the people who set things up), as an URL: smtp+tls://user:pass@host:587,
-# consolemail:// (the demo's .env), … Unset: no mail is sent, and the pages carry every notice.
+# Outgoing mail (intake notices, attention emails to account managers) as one URL:
+# smtp+tls://user:pass@host:587, consolemail:// (the demo's .env), … Unset: nothing is mailed, and
+# the pages carry every notice.
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from orders.dashboard import TENANT_SECRETS
 from orders.models import (
+    CancelRequest,
     InboundEvent,
     LeverNote,
     NoteAttempt,
@@ -313,6 +314,17 @@ class ScreeningServiceAdmin(ReadOnlyHistory, admin.ModelAdmin):
     list_select_related = ("order",)
     raw_id_fields = ("order",)
     readonly_fields = _readable_fields(ScreeningService)
+    show_full_result_count = False
+
+
+@admin.register(CancelRequest)
+class CancelRequestAdmin(ReadOnlyHistory, admin.ModelAdmin):
+    list_display = ("id", "order", "state", "attempts", "requested_by", "created_at", "finished_at")
+    list_filter = ("state",)
+    search_fields = ("=order__id", "=order__order_number", "requested_by")
+    list_select_related = ("order",)
+    raw_id_fields = ("order",)
+    readonly_fields = _readable_fields(CancelRequest)
     show_full_result_count = False
 
 

@@ -9,6 +9,7 @@ never runs a second COUNT(*).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
+    Exists,
     Max,
     OuterRef,
     Q,
@@ -30,6 +32,7 @@ from django.utils.functional import cached_property
 from connectors.access import is_super_admin, scope_to_user, tenants_visible_to
 from connectors.models import Package, Tenant
 from orders.models import (
+    CancelRequest,
     InboundEvent,
     LeverNote,
     NoteAttempt,
@@ -249,6 +252,7 @@ def order_list_page(*, user: Any, filters: dict[str, Any], page_number: Any) -> 
     qs = with_tenant(qs).defer("state", "error_message", "submit_error")
     paginator = KnownCountPaginator(qs, PAGE_SIZE, count=matching)
     page = paginator.get_page(page_number)
+    annotate_lever_markers(page.object_list)
     return OrderListPage(
         page=page, counts=counts, total=total, chart=status_chart(user=user, filters=filters)
     )
@@ -509,6 +513,47 @@ class CaseDetail:
     timeline: list[TimelineEntry]
     can_cancel: bool
     failed_note_ids: set[int]
+    key_timeline: list[TimelineEntry] = field(default_factory=list)
+    cancel: CancelRequest | None = None  # the latest cancellation asked for
+    lever_marker: str = ""  # "Lever not updated — 1 failed note", when Lever is behind
+
+    @property
+    def cancel_pending(self) -> bool:
+        return self.cancel is not None and self.cancel.state in (
+            CancelRequest.State.PENDING,
+            CancelRequest.State.SENDING,
+        )
+
+
+def lever_marker(failed: int, blocked: int) -> str:
+    """What a case row and header say when Lever has not got every note of the case."""
+    if not failed and not blocked:
+        return ""
+    parts = []
+    if failed:
+        parts.append(f"{failed} failed note{'' if failed == 1 else 's'}")
+    if blocked:
+        parts.append(f"{blocked} blocked")
+    return "Lever not updated — " + ", ".join(parts)
+
+
+def annotate_lever_markers(orders: Iterable[Order]) -> None:
+    """Set `lever_marker` on each order of a page: one query for the whole page."""
+    orders = list(orders)
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        LeverNote.objects.filter(order_id__in=[o.pk for o in orders], state__in=_NOTE_TROUBLE)
+        .values_list("order_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for order_id, state, n in rows:
+        counts.setdefault(order_id, {})[state] = n
+    for order in orders:
+        c = counts.get(order.pk, {})
+        order.lever_marker = lever_marker(
+            c.get(LeverNote.State.FAILED, 0), c.get(LeverNote.State.BLOCKED, 0)
+        )
 
 
 def case_detail(*, order: Order) -> CaseDetail:
@@ -525,14 +570,68 @@ def case_detail(*, order: Order) -> CaseDetail:
     timeline = _timeline(events, history, notes, attempts, actions)
     from orders.services.orders import CANCELLABLE
 
+    cancel = order.cancel_requests.order_by("-created_at", "-id").first()
+    failed = sum(1 for n in notes if n.state == LeverNote.State.FAILED)
+    blocked = sum(1 for n in notes if n.state == LeverNote.State.BLOCKED)
     return CaseDetail(
         order=order,
         services=services,
         notes=notes,
         timeline=timeline,
-        can_cancel=order.status in CANCELLABLE and bool(order.screening_id),
+        can_cancel=order.status in CANCELLABLE
+        and bool(order.screening_id)
+        and not (cancel is not None and cancel.state in ("pending", "sending")),
         failed_note_ids={n.pk for n in notes if n.state == LeverNote.State.FAILED},
+        key_timeline=_key_events(timeline, notes),
+        cancel=cancel,
+        lever_marker=lever_marker(failed, blocked),
     )
+
+
+# Timeline entries that are plumbing: every webhook and callback as it arrived, each delivery
+# attempt, each note as queued. "Key events" shows what happened to the case instead.
+_PLUMBING_KINDS = {"webhook", "callback", "attempt", "note"}
+_PLUMBING_OUTCOMES = {StatusEvent.Outcome.STALE, StatusEvent.Outcome.DUPLICATE}
+
+
+def _key_events(entries: list[TimelineEntry], notes: list[LeverNote]) -> list[TimelineEntry]:
+    """The case's story, newest first: status changes, actions, refusals and failures, and one
+    row per Lever note (queued and delivered merged)."""
+    key = []
+    for e in entries:
+        if e.kind == "callback" and e.outcome == StatusEvent.Outcome.APPLIED:
+            key.append(dataclasses.replace(e, kind="status", detail=[]))
+        elif e.kind in _PLUMBING_KINDS or e.outcome in _PLUMBING_OUTCOMES:
+            if e.kind == "webhook" and e.outcome == InboundEvent.State.FAILED:
+                key.append(e)
+        else:
+            key.append(dataclasses.replace(e, detail=[]) if e.kind == "status" else e)
+    for n in notes:
+        lines = n.text.splitlines()
+        detail = [lines[1] if len(lines) > 1 else n.text]
+        if n.state == LeverNote.State.DELIVERED and n.delivered_at:
+            reason = f"Delivered to Lever {_iso(n.delivered_at)} UTC"
+            reason += f" after {n.attempts} attempts." if n.attempts > 1 else "."
+        elif n.state in (LeverNote.State.FAILED, LeverNote.State.BLOCKED):
+            reason = n.last_error or "Waiting behind a failed note of this case."
+        else:
+            reason = ""
+        key.append(
+            TimelineEntry(
+                at=n.created_at,
+                kind="error" if n.state == LeverNote.State.FAILED else "note",
+                title=f"Lever note #{n.pk} ({n.get_kind_display().lower()}"
+                + (", resync" if n.is_resync else "")
+                + ")",
+                outcome=n.state,
+                detail=detail,
+                reason=reason,
+                note_id=n.pk,
+                order=2,
+            )
+        )
+    key.sort(key=lambda e: (e.at, e.order), reverse=True)
+    return key
 
 
 def _event_title(event: InboundEvent) -> str:
@@ -579,10 +678,17 @@ def _timeline(
                 arrived.append(f"Processing failed: {event.last_error or event.reason}")
         else:
             title = s.get_source_display()
+        refused = (
+            s.source == StatusEvent.Source.CANCEL and s.outcome == StatusEvent.Outcome.REJECTED
+        )
+        if refused:
+            title = "Cancellation refused" if "refused" in s.reason else "Cancellation not sent"
         entries.append(
             TimelineEntry(
                 at=s.created_at,
-                kind="callback" if title == "Backcheck callback" else "status",
+                kind="error"
+                if refused
+                else ("callback" if title == "Backcheck callback" else "status"),
                 title=title + (f": {change}" if change else ""),
                 outcome=s.outcome,
                 detail=arrived,
@@ -672,6 +778,14 @@ class Attention:
     blocked_notes_total: int
     failed_events: list[InboundEvent]
     failed_events_total: int
+    cannot_order: list[Order]
+    cannot_order_total: int
+    failed_submits: list[Order]
+    failed_submits_total: int
+    failed_cancels: list[CancelRequest]
+    failed_cancels_total: int
+    refused_cancels: list[CancelRequest]
+    refused_cancels_total: int
     quiet_orders: list[Order]
     quiet_orders_total: int
     days: int
@@ -691,6 +805,33 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         .defer("raw_body")
         .order_by("-received_at", "-id")
     )
+    newer = Order.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    cannot_order = (
+        with_tenant(scoped(Order.objects.all(), user))
+        .filter(status="Error")
+        .exclude(cannot_order="")
+        .filter(~Exists(newer))
+        .defer("state", "pending_callback_password")
+        .order_by("-created_at", "-id")
+    )
+    submits = (
+        with_tenant(scoped(Order.objects.all(), user))
+        .filter(submit_state=Order.SubmitState.FAILED, state__isnull=True)
+        .defer("pending_callback_password")
+        .order_by("-created_at", "-id")
+    )
+    cancels = (
+        with_tenant(scoped(CancelRequest.objects.all(), user, "order__tenant"), "order__tenant")
+        .select_related("order")
+        .defer("order__state", "order__pending_callback_password")
+        .order_by("-created_at", "-id")
+    )
+    failed_cancels = cancels.filter(state=CancelRequest.State.FAILED)
+    refused_cancels = cancels.filter(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
     quiet = (
         with_tenant(scoped(Order.objects.all(), user))
         .filter(quiet_q(days=days))
@@ -704,10 +845,49 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         blocked_notes_total=blocked.count(),
         failed_events=list(events[:ATTENTION_LIMIT]),
         failed_events_total=events.count(),
+        cannot_order=list(cannot_order[:ATTENTION_LIMIT]),
+        cannot_order_total=cannot_order.count(),
+        failed_submits=list(submits[:ATTENTION_LIMIT]),
+        failed_submits_total=submits.count(),
+        failed_cancels=list(failed_cancels[:ATTENTION_LIMIT]),
+        failed_cancels_total=failed_cancels.count(),
+        refused_cancels=list(refused_cancels[:ATTENTION_LIMIT]),
+        refused_cancels_total=refused_cancels.count(),
         quiet_orders=list(quiet[:ATTENTION_LIMIT]),
         quiet_orders_total=quiet.count(),
         days=days,
     )
+
+
+def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> int:
+    """Everything the Needs attention page asks someone to act on (blocked notes wait behind a
+    failed one, which is counted). Counted once per request."""
+    cached = getattr(user, "_attention_count", None)
+    if cached is not None:
+        return cached
+    orders = scoped(Order.objects.all(), user)
+    newer = Order.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    cancels = scoped(CancelRequest.objects.all(), user, "order__tenant")
+    total = (
+        scoped(LeverNote.objects.filter(state=LeverNote.State.FAILED), user).count()
+        + scoped(InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user).count()
+        + orders.filter(submit_state=Order.SubmitState.FAILED, state__isnull=True).count()
+        + orders.filter(status="Error").exclude(cannot_order="").filter(~Exists(newer)).count()
+        + cancels.filter(
+            Q(state=CancelRequest.State.FAILED)
+            | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
+        ).count()
+        + orders.filter(quiet_q(days=days)).count()
+    )
+    try:
+        user._attention_count = total
+    except AttributeError:
+        pass
+    return total
 
 
 # --- tenant health -----------------------------------------------------------------------------

@@ -141,21 +141,34 @@ class LaunchForm(forms.Form):
 
 
 class BulkReplayForm(forms.Form):
-    """Checkboxes of the needs-attention page: failed notes and failed inbound events."""
+    """Checkboxes of the needs-attention page: failed notes, inbound events, order submissions
+    and cancellations."""
+
+    KINDS = ("note", "event", "submit", "cancel")
 
     note = forms.TypedMultipleChoiceField(coerce=int, required=False)
     event = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    submit = forms.TypedMultipleChoiceField(coerce=int, required=False)  # order ids
+    cancel = forms.TypedMultipleChoiceField(coerce=int, required=False)  # cancel request ids
     confirm = forms.BooleanField(required=False)
 
     def __init__(self, data: Any = None) -> None:
         super().__init__(data)
         # Any integer id is accepted here; the view looks them up within the user's tenants.
-        for name in ("note", "event"):
+        for name in self.KINDS:
             values = data.getlist(name) if data is not None else []
             self.fields[name].choices = [(v, v) for v in values]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if not data.get("note") and not data.get("event"):
-            raise forms.ValidationError("Select at least one note or event to replay.")
+        if not any(data.get(name) for name in self.KINDS):
+            raise forms.ValidationError("Select at least one failed item to replay.")
         return data
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        from orders.models import UserProfile
+
+        model = UserProfile
+        fields = ["attention_emails"]

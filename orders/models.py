@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -88,6 +89,11 @@ class Order(models.Model):
         PENDING = "pending", "Waiting to be sent to Backcheck"
         SUBMITTED = "submitted", "Accepted by Backcheck"
         FAILED = "failed", "Refused by Backcheck"
+        NOT_SENT = "not_sent", "Cannot be ordered"  # see `cannot_order`
+
+    class CannotOrder(models.TextChoices):
+        NO_EMAIL = "no_email", "No email address in Lever"
+        NO_PACKAGE = "no_package", "No matching package"
 
     # The stable id the encrypted column is bound to (connectors/fields.py); never changes.
     ENCRYPTION_ROW_ID = "reference"
@@ -118,6 +124,9 @@ class Order(models.Model):
     submit_next_attempt_at = models.DateTimeField(null=True, blank=True)
     submit_requeued_at = models.DateTimeField(null=True, blank=True)  # by the sweeper
     submit_error = models.TextField(blank=True)
+    # Why a stage change could not be ordered (the case is in Error and never went to Backcheck);
+    # "Try again" re-reads the candidate from Lever. Blank for every other order.
+    cannot_order = models.CharField(max_length=16, choices=CannotOrder.choices, blank=True)
 
     screening_id = models.CharField(max_length=100, blank=True, db_index=True)
     order_number = models.CharField(max_length=100, blank=True, db_index=True)
@@ -317,6 +326,51 @@ class NoteAttempt(models.Model):
         return f"{self.outcome} ({self.http_status or '—'})"
 
 
+class CancelRequest(models.Model):
+    """A request to cancel an order at Backcheck: a durable job of its own (orders.outbox).
+
+    Until Backcheck answers, the case says "cancel pending". Backcheck confirming makes it `done`;
+    Backcheck saying no (e.g. the screening is already complete) makes it `refused`, shown in
+    error colours and in Needs attention; not getting through after every attempt, or a tenant
+    without Backcheck credentials, makes it `failed`, replayable.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Sending"  # claimed by a worker until lease_until
+        DONE = "done", "Canceled by Backcheck"
+        REFUSED = "refused", "Refused by Backcheck"
+        FAILED = "failed", "Failed"  # not delivered; replayable
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cancel_requests")
+    requested_by = models.CharField(max_length=150, blank=True)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    requeued_at = models.DateTimeField(null=True, blank=True)  # by the sweeper
+    last_error = models.TextField(blank=True)  # the reason, in plain words, once refused/failed
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # An operator has read a refusal in Needs attention and dismissed it.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["pending", "sending"]),
+                name="one_open_cancel_per_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Cancel of order {self.order_id} ({self.state})"
+
+
 class OrderAction(models.Model):
     """Audit of what people did to an order: resync, cancel, replay, skip, manual launch."""
 
@@ -331,3 +385,23 @@ class OrderAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action}"
+
+
+class UserProfile(models.Model):
+    """A portal user's own preferences. A user without a row has the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile"
+    )
+    attention_emails = models.BooleanField(
+        "Email me when a case of my tenants needs attention",
+        default=True,
+        help_text="At most one email every 15 minutes, listing the cases with links.",
+    )
+    attention_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The attention items ("note:12", "cancel:3", …) the emails so far have covered and that
+    # still need attention: only items not in here make a new email.
+    attention_notified = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

@@ -49,11 +49,13 @@ def deliver_notes(self, note_id: int, booked_at: float | None = None) -> None:
 
 @shared_task(name="orders.cancel_order", bind=True)
 def cancel_order(self, order_id: int, attempt: int = 1) -> None:
+    """Send the order's pending cancel request. `attempt` is accepted for messages queued by the
+    previous release (which counted attempts in the message); the row counts them now."""
     from orders.services.orders import order_cancel_submit
 
     result = order_cancel_submit(order_id=order_id, attempt=attempt)
     if result is not None:
-        _again(cancel_order, result.countdown, order_id, attempt + 1)
+        _again(cancel_order, result.countdown, order_id)
 
 
 @shared_task(name="orders.reconcile_order")
@@ -65,10 +67,11 @@ def reconcile_order(order_id: int) -> None:
 
 @shared_task(name="orders.sweep_outbox")
 def sweep_outbox() -> dict:
-    """Re-enqueue inbound events, order submissions and notes that nobody is working on."""
+    """Re-enqueue inbound events, order submissions, cancellations and notes that nobody is
+    working on; fail those that have used every attempt (orders.outbox)."""
     from orders.services.inbound import inbound_events_sweep
     from orders.services.notes import notes_sweep
-    from orders.services.orders import orders_submit_sweep
+    from orders.services.orders import cancels_sweep, orders_submit_sweep
 
     events = inbound_events_sweep()
     for event_id in events:
@@ -76,10 +79,18 @@ def sweep_outbox() -> dict:
     orders = orders_submit_sweep()
     for order_id in orders:
         enqueue(submit_order, order_id)
+    cancels = cancels_sweep()
+    for order_id in cancels:
+        enqueue(cancel_order, order_id)
     notes = notes_sweep()
     for note_id in notes:
         enqueue(deliver_notes, note_id)
-    counts = {"inbound": len(events), "orders": len(orders), "notes": len(notes)}
+    counts = {
+        "inbound": len(events),
+        "orders": len(orders),
+        "cancels": len(cancels),
+        "notes": len(notes),
+    }
     if any(counts.values()):
         logger.info("sweeper re-enqueued %s", counts)
     return counts
@@ -94,3 +105,11 @@ def reconcile_quiet_orders() -> int:
     for order_id in ids:
         enqueue(reconcile_order, order_id)
     return len(ids)
+
+
+@shared_task(name="orders.email_attention")
+def email_attention() -> int:
+    """Email account managers about cases of their tenants that need attention (batched)."""
+    from orders.services.attention_mail import attention_emails_send
+
+    return attention_emails_send()

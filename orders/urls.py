@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("orders/<int:order_id>/resync/", views.order_resync_view, name="order-resync"),
     path("orders/<int:order_id>/cancel/", views.order_cancel_view, name="order-cancel"),
+    path("orders/<int:order_id>/try-again/", views.order_try_again_view, name="order-try-again"),
     path(
         "orders/<int:order_id>/notes/<int:note_id>/replay/",
         views.note_action_view,
@@ -30,4 +31,6 @@ urlpatterns = [
     ),
     path("attention/", views.attention_view, name="attention"),
     path("attention/replay/", views.attention_replay, name="attention-replay"),
+    path("attention/dismiss/", views.attention_dismiss, name="attention-dismiss"),
+    path("profile/", views.profile_view, name="profile"),
 ]

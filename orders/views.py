@@ -20,13 +20,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connectors.access import scope_to_user
 from orders import dashboard
-from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm
-from orders.models import InboundEvent, LeverNote, Order
+from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm, ProfileForm
+from orders.models import CancelRequest, InboundEvent, LeverNote, Order, UserProfile
 from orders.selectors import order_get
-from orders.services.inbound import inbound_replay
+from orders.services.inbound import TryAgainRefused, case_try_again, inbound_replay
 from orders.services.launch import LaunchError, order_launch_manual
 from orders.services.notes import note_replay, note_skip
-from orders.services.orders import InvalidOrderState, order_request_cancel, order_resync
+from orders.services.orders import (
+    InvalidOrderState,
+    cancel_dismiss,
+    cancel_replay,
+    order_request_cancel,
+    order_resync,
+    order_submit_replay,
+)
 
 
 def _order(request: HttpRequest, order_id: int) -> Order:
@@ -130,7 +137,12 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(
         request,
         "orders/order_detail.html",
-        {"order": order, "case": case, "status_label": dashboard.status_label(order.status)},
+        {
+            "order": order,
+            "case": case,
+            "status_label": dashboard.status_label(order.status),
+            "show_all": request.GET.get("timeline") == "all",
+        },
     )
 
 
@@ -208,6 +220,31 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+def order_try_again_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _order(request, order_id)
+    if request.method == "GET":
+        return _confirm_page(
+            request,
+            order,
+            title="Try again",
+            question=f"Read {order.candidate_name or 'this candidate'} from Lever again and "
+            "order the check if it can be ordered now?",
+            explain=f"This case could not be ordered: {order.error_message} If that has been "
+            "fixed in Lever, the order goes to Backcheck; if not, nothing changes and nothing "
+            "is posted to Lever.",
+            button="Try again",
+        )
+    try:
+        case_try_again(order=order, actor=_actor(request))
+    except TryAgainRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Ordered: the case is on its way to Backcheck.")
+    return redirect("order-detail", order_id=order.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def note_action_view(
     request: HttpRequest, order_id: int, note_id: int, action: str
 ) -> HttpResponse:
@@ -265,7 +302,9 @@ def attention_replay(request: HttpRequest) -> HttpResponse:
         for error in form.non_field_errors() or ["Select notes or events by their checkboxes."]:
             messages.error(request, error)
         return redirect("attention")
-    note_ids, event_ids = form.cleaned_data["note"], form.cleaned_data["event"]
+    data = form.cleaned_data
+    note_ids, event_ids = data["note"], data["event"]
+    submit_ids, cancel_ids = data["submit"], data["cancel"]
     notes = list(
         dashboard.with_tenant(scope_to_user(LeverNote.objects.all(), request.user))
         .filter(pk__in=note_ids)
@@ -276,31 +315,80 @@ def attention_replay(request: HttpRequest) -> HttpResponse:
         .filter(pk__in=event_ids)
         .defer("raw_body")
     )
-    if len(notes) != len(set(note_ids)) or len(events) != len(set(event_ids)):
-        raise Http404("No such note or event.")
-    if not form.cleaned_data["confirm"]:
+    submits = list(
+        dashboard.with_tenant(scope_to_user(Order.objects.all(), request.user))
+        .filter(pk__in=submit_ids)
+        .defer("state")
+    )
+    cancels = list(
+        dashboard.with_tenant(
+            scope_to_user(CancelRequest.objects.all(), request.user, "order__tenant"),
+            "order__tenant",
+        )
+        .filter(pk__in=cancel_ids)
+        .select_related("order")
+    )
+    if (
+        len(notes) != len(set(note_ids))
+        or len(events) != len(set(event_ids))
+        or len(submits) != len(set(submit_ids))
+        or len(cancels) != len(set(cancel_ids))
+    ):
+        raise Http404("No such note, event, order or cancellation.")
+    if not data["confirm"]:
         return render(
             request,
             "orders/attention_confirm.html",
-            {"notes": notes, "events": events, "total": len(notes) + len(events)},
+            {
+                "notes": notes,
+                "events": events,
+                "submits": submits,
+                "cancels": cancels,
+                "total": len(notes) + len(events) + len(submits) + len(cancels),
+            },
         )
     done, problems = 0, []
-    for note in notes:
+    actor = _actor(request)
+    jobs = (
+        [(f"Note #{n.pk}", note_replay, {"note": n, "actor": actor}) for n in notes]
+        + [(f"Event #{e.pk}", inbound_replay, {"event": e}) for e in events]
+        + [(f"Order #{o.pk}", order_submit_replay, {"order": o, "actor": actor}) for o in submits]
+        + [(f"Cancel #{c.pk}", cancel_replay, {"request": c, "actor": actor}) for c in cancels]
+    )
+    for label, service, kwargs in jobs:
         try:
-            note_replay(note=note, actor=_actor(request))
+            service(**kwargs)
             done += 1
         except ValueError as exc:
-            problems.append(f"Note #{note.pk}: {exc}")
-    for event in events:
-        try:
-            inbound_replay(event=event)
-            done += 1
-        except ValueError as exc:
-            problems.append(f"Event #{event.pk}: {exc}")
+            problems.append(f"{label}: {exc}")
     if done:
         messages.success(request, f"Queued again: {done}.")
     for problem in problems:
         messages.error(request, problem)
+    return redirect("attention")
+
+
+@login_required
+@require_POST
+def attention_dismiss(request: HttpRequest) -> HttpResponse:
+    """Mark a refused cancellation as read: it leaves Needs attention, stays in the timeline."""
+    try:
+        request_id = int(request.POST.get("cancel", ""))
+    except ValueError:
+        messages.error(request, "Choose a refused cancellation to dismiss.")
+        return redirect("attention")
+    try:
+        cancel = scope_to_user(
+            CancelRequest.objects.select_related("order"), request.user, "order__tenant"
+        ).get(pk=request_id)
+    except CancelRequest.DoesNotExist:
+        raise Http404("No such cancellation.") from None
+    try:
+        cancel_dismiss(request=cancel, actor=_actor(request))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Refused cancellation of case #{cancel.order_id} dismissed.")
     return redirect("attention")
 
 
@@ -332,3 +420,19 @@ def order_launch_view(request: HttpRequest) -> HttpResponse:
             )
             return redirect("order-detail", order_id=order.pk)
     return render(request, "orders/launch.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own preferences."""
+    profile, _ = UserProfile.objects.get_or_create(user=request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(
+            request,
+            "Attention emails are on." if profile.attention_emails else "Attention emails are off.",
+        )
+        return redirect("profile")
+    return render(request, "orders/profile.html", {"form": form, "profile": profile})

@@ -19,15 +19,17 @@ from urllib.parse import quote
 from connectors.backcheck.mapping import Candidate
 from connectors.backcheck.schema import SchemaError, Screening, parse_screening
 from connectors.crypto import Secret
-from connectors.http import HttpClient, HttpError
+from connectors.http import HttpClient, HttpError, NotConfigured
 
 # Refresh this long before the announced expiry (capped at a tenth of the lifetime for short-lived
 # tokens) so a request never leaves with a token that dies in flight.
 TOKEN_EXPIRY_MARGIN_S = 60.0
 
 
-class BackcheckNotConfigured(Exception):
+class BackcheckNotConfigured(NotConfigured):
     """The tenant lacks a Backcheck base URL, client id or client secret."""
+
+    service = "Backcheck"
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ class BackcheckClient:
             if not value
         ]
         if missing:
-            raise BackcheckNotConfigured(f"Tenant {tenant.slug!r} has no {', '.join(missing)} set.")
+            raise BackcheckNotConfigured(
+                f"Tenant {tenant.slug!r} has no {', '.join(missing)} set.", missing=tuple(missing)
+            )
         return cls(
             base_url=tenant.backcheck_base_url,
             client_id=_reveal(tenant.backcheck_client_id),

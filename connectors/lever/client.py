@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from connectors.http import HttpClient, HttpError, HttpResponse
+from connectors.http import HttpClient, HttpError, HttpResponse, NotConfigured
 from connectors.lever.ratelimit import Limiter, get_limiter
 
 PAGE_LIMIT = 100  # Lever's maximum `limit` (lever-api.md, Responses)
@@ -27,8 +27,13 @@ BACKOFF_CAP_S = 60.0
 MAX_BLOCK_S = 300.0
 
 
-class LeverNotConfigured(ValueError):
+class LeverNotConfigured(NotConfigured, ValueError):
     """The tenant has no Lever API key stored."""
+
+    service = "Lever"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, missing=("Lever API key",))
 
 
 class RateLimited(HttpError):

@@ -42,6 +42,8 @@ class OrderListSerializer(serializers.ModelSerializer):
             "screening_id",
             "is_active",
             "submit_state",
+            "cannot_order",
+            "error_message",
             "report_url",
             "lever_url",
             "created_at",
@@ -111,7 +113,6 @@ class OrderDetailSerializer(OrderListSerializer):
     class Meta(OrderListSerializer.Meta):
         fields = [
             *OrderListSerializer.Meta.fields,
-            "error_message",
             "completed_at",
             "services",
             "history",

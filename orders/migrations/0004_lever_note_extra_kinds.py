@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_sweeper_requeued_at'),
+        ('orders', '0006_user_profile'),
     ]
 
     operations = [

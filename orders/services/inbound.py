@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from connectors.backcheck.mapping import MissingEmail, candidate_from_opportunity
+from connectors.backcheck.mapping import Candidate, MissingEmail, candidate_from_opportunity
 from connectors.backcheck.schema import Screening
-from connectors.http import HttpError
+from connectors.http import HttpError, NotConfigured
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
 from connectors.lever.interpret import (
     archived_reason,
@@ -30,18 +29,20 @@ from connectors.lever.interpret import (
 )
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
+from orders import outbox
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note
-from orders.queue import claim_stuck, enqueue
-from orders.services.notes import note_enqueue
+from orders.outbox import JobKind, Retry
+from orders.queue import enqueue
 from orders.services.orders import (
     ActiveOrderExists,
-    Retry,
+    InvalidOrderState,
     active_order_for,
     order_apply_screening,
     order_open,
+    order_record_cannot_order,
     order_record_fact,
-    retry_backoff,
+    order_reopen_for_submit,
 )
 
 logger = logging.getLogger(__name__)
@@ -219,59 +220,44 @@ def resolve_package(tenant: Tenant, opportunity: Opportunity) -> Package | None:
     return next((p for p in packages if p.is_default), None)
 
 
-def _claim(event_id: int) -> InboundEvent | None:
-    now = timezone.now()
-    claimed = InboundEvent.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=event_id,
-        state=InboundEvent.State.RECEIVED,
-    ).update(
-        state=InboundEvent.State.PROCESSING,
-        attempts=F("attempts") + 1,
-        lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
-    )
-    if not claimed:
-        return None
-    return InboundEvent.objects.select_related("tenant").get(pk=event_id)
+def _event_failed_fields(reason: str) -> dict[str, Any]:
+    return {"outcome": "failed", "reason": reason[:500], "processed_at": timezone.now()}
+
+
+# Processing a Lever stage change is a durable job (orders.outbox). Backcheck callbacks are
+# applied inside their request and are not jobs.
+INBOUND_JOB = JobKind(
+    name="inbound",
+    model=InboundEvent,
+    cap_setting="INBOUND_MAX_ATTEMPTS",
+    service="Lever",
+    state="state",
+    attempts="attempts",
+    next_at="next_attempt_at",
+    requeued="requeued_at",
+    created="received_at",
+    error="last_error",
+    ready=InboundEvent.State.RECEIVED,
+    running=InboundEvent.State.PROCESSING,
+    lease="lease_until",
+    failed=InboundEvent.State.FAILED,
+    fail_fields=_event_failed_fields,
+    scope=Q(source=InboundEvent.Source.LEVER),
+)
+
+
+def _process(event: InboundEvent) -> Retry | None:
+    try:
+        _handle_stage_change(event)
+    except RateLimited as exc:
+        # Our own limiter said wait before anything was sent: not an attempt.
+        return Retry(max(0.05, exc.retry_after_s or 0.1))
+    return None
 
 
 def inbound_process(*, event_id: int) -> Retry | None:
     """Turn an accepted stage change into an order (DESIGN.md §4)."""
-    event = _claim(event_id)
-    if event is None:
-        return None  # processed already, or another worker has it
-    try:
-        _handle_stage_change(event)
-    except RateLimited as exc:
-        wait = max(0.05, exc.retry_after_s or 0.1)
-        InboundEvent.objects.filter(pk=event.pk).update(
-            state=InboundEvent.State.RECEIVED,
-            lease_until=None,
-            attempts=F("attempts") - 1,
-            next_attempt_at=timezone.now() + timedelta(seconds=wait),
-        )
-        return Retry(wait)
-    except HttpError as exc:
-        # Reads are idempotent: an ambiguous failure is retried like a transient one.
-        if exc.kind != "permanent" and event.attempts < settings.NOTE_MAX_ATTEMPTS:
-            delay = retry_backoff(event.attempts, exc.retry_after_s)
-            InboundEvent.objects.filter(pk=event.pk).update(
-                state=InboundEvent.State.RECEIVED,
-                lease_until=None,
-                last_error=str(exc)[:2000],
-                next_attempt_at=timezone.now() + timedelta(seconds=delay),
-            )
-            return Retry(delay)
-        InboundEvent.objects.filter(pk=event.pk).update(
-            state=InboundEvent.State.FAILED,
-            lease_until=None,
-            last_error=str(exc)[:2000],
-            outcome="failed",
-            reason=f"Lever: {exc}"[:500],
-            processed_at=timezone.now(),
-        )
-        logger.warning("inbound event %s failed: %s", event.pk, exc)
-    return None
+    return outbox.run(INBOUND_JOB, event_id, _process)
 
 
 def _handle_stage_change(event: InboundEvent) -> None:
@@ -317,11 +303,12 @@ def _handle_stage_change(event: InboundEvent) -> None:
         except MissingEmail:
             _cannot_order(
                 event,
-                opportunity_id,
+                opportunity,
                 "no_email",
                 render_missing_email_note(
                     stage_name=stage_name_or_id(lever, to_stage, tenant_id=tenant.pk)
                 ),
+                package=resolve_package(tenant, opportunity),
             )
             return
         package = resolve_package(tenant, opportunity)
@@ -334,7 +321,7 @@ def _handle_stage_change(event: InboundEvent) -> None:
                 stage_name=stage_name_or_id(lever, to_stage, tenant_id=tenant.pk),
                 postings_unreadable=opportunity.postings_forbidden,
             )
-            _cannot_order(event, opportunity_id, "no_package", text)
+            _cannot_order(event, opportunity, "no_package", text, candidate=candidate)
             return
     try:
         order = order_open(
@@ -375,33 +362,92 @@ def _record_active(event: InboundEvent, order: Order) -> None:
         )
 
 
-def _cannot_order(event: InboundEvent, opportunity_id: str, outcome: str, text: str) -> None:
+def _cannot_order(
+    event: InboundEvent,
+    opportunity: Opportunity,
+    outcome: str,
+    text: str,
+    *,
+    candidate: Candidate | None = None,
+    package: Package | None = None,
+) -> None:
+    """The Error note goes to Lever as it always did, and the case shows in the portal."""
     with transaction.atomic():
-        note_enqueue(
+        order = order_record_cannot_order(
             tenant=event.tenant,
-            order=None,
-            opportunity_id=opportunity_id,
-            kind="error",
-            text=text,
-            inbound_event=event,
+            opportunity_id=opportunity.id,
+            candidate_name=opportunity.name or "",
+            candidate_email=candidate.email if candidate else "",
+            candidate_phone=(candidate.phone or "") if candidate else "",
+            lever_url=opportunity.show_url or "",
+            package=package,
+            reason=outcome,
+            note_text=text,
+            trigger_event=event,
+            trigger_stage_id=event.to_stage_id,
         )
         _finish(
-            event, state=InboundEvent.State.PROCESSED, outcome=outcome, reason=text.splitlines()[-1]
+            event,
+            state=InboundEvent.State.PROCESSED,
+            outcome=outcome,
+            reason=text.splitlines()[-1],
+            order=order,
         )
+
+
+class TryAgainRefused(Exception):
+    """Try again found the cause still there (or Lever unreachable): the words say what to do."""
+
+
+def case_try_again(*, order: Order, actor: str) -> Order:
+    """Read the candidate of a case that could not be ordered from Lever again; if the cause is
+    fixed (an email, a matching tag), order it. Nothing is posted to Lever when it is not."""
+    if not order.cannot_order or order.status != "Error":
+        raise TryAgainRefused("Only a case that could not be ordered can be tried again.")
+    tenant = order.tenant
+    try:
+        with LeverClient.for_tenant(tenant) as lever:
+            opportunity = lever.get_opportunity(order.opportunity_id)
+    except NotConfigured as exc:
+        raise TryAgainRefused(exc.fix.replace("then Replay", "then Try again")) from None
+    except HttpError as exc:
+        raise TryAgainRefused(f"Lever could not be read ({exc}); try again later.") from None
+    if opportunity.archived:
+        raise TryAgainRefused("The opportunity is archived in Lever; nothing was ordered.")
+    try:
+        candidate = candidate_from_opportunity(opportunity)
+    except MissingEmail:
+        raise TryAgainRefused(
+            "Lever still has no email address for this candidate. Add one in Lever, then Try again."
+        ) from None
+    package = resolve_package(tenant, opportunity)
+    if package is None:
+        tags = ", ".join(dict.fromkeys(p.lever_tag for p in tenant.packages.all() if p.lever_tag))
+        raise TryAgainRefused(
+            "Still no screening package matches this candidate's tags or job posting, and no "
+            "default package is set. "
+            + (f"Add one of these tags in Lever: {tags}, " if tags else "Set a default package, ")
+            + "then Try again."
+        )
+    try:
+        return order_reopen_for_submit(
+            order=order,
+            candidate=candidate,
+            candidate_name=opportunity.name or order.candidate_name,
+            package=package,
+            actor=actor,
+        )
+    except ActiveOrderExists as exc:
+        raise TryAgainRefused(
+            f"Order {exc.order.pk} is already active for this candidate; nothing was ordered."
+        ) from None
+    except InvalidOrderState as exc:
+        raise TryAgainRefused(str(exc)) from None
 
 
 def inbound_events_sweep(*, now=None) -> list[int]:
     """Events nobody is working on: lost publishes, killed workers, due retries."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
-    InboundEvent.objects.filter(state=InboundEvent.State.PROCESSING, lease_until__lt=now).update(
-        state=InboundEvent.State.RECEIVED, lease_until=None, next_attempt_at=None
-    )
-    stuck = InboundEvent.objects.filter(state=InboundEvent.State.RECEIVED).filter(
-        Q(next_attempt_at__lt=now - lease)
-        | Q(next_attempt_at__isnull=True, received_at__lt=now - lease)
-    )
-    return claim_stuck(stuck, field="requeued_at", now=now)
+    return outbox.sweep(INBOUND_JOB, now=now)
 
 
 def inbound_replay(*, event: InboundEvent) -> None:
@@ -412,7 +458,11 @@ def inbound_replay(*, event: InboundEvent) -> None:
     ):
         raise ValueError("Only a failed or waiting Lever event can be replayed.")
     InboundEvent.objects.filter(pk=event.pk).update(
-        state=InboundEvent.State.RECEIVED, next_attempt_at=None, attempts=0, lease_until=None
+        state=InboundEvent.State.RECEIVED,
+        next_attempt_at=None,
+        attempts=0,
+        lease_until=None,
+        requeued_at=None,
     )
     from orders.tasks import process_inbound
 

@@ -25,8 +25,10 @@ from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
 from connectors.lever.interpret import create_note_as_author, same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
+from orders import outbox
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
 from orders.notes import notifies_followers
+from orders.outbox import JobKind
 from orders.queue import claim_stuck, enqueue
 from orders.services.extras import EXTRA_KINDS, extra_send
 
@@ -50,6 +52,26 @@ _UNFINISHED = (
     LeverNote.State.SENDING,
     LeverNote.State.FAILED,
     LeverNote.State.BLOCKED,
+)
+
+
+# Posting a note is a durable job (orders.outbox); delivery order within a group is this
+# module's own rule on top of it.
+NOTE_JOB = JobKind(
+    name="note",
+    model=LeverNote,
+    cap_setting="NOTE_MAX_ATTEMPTS",
+    service="Lever",
+    state="state",
+    attempts="attempts",
+    next_at="next_attempt_at",
+    requeued="requeued_at",
+    created="created_at",
+    error="last_error",
+    ready=LeverNote.State.PENDING,
+    running=LeverNote.State.SENDING,
+    lease="lease_until",
+    failed=LeverNote.State.FAILED,
 )
 
 
@@ -119,14 +141,6 @@ def note_enqueue(
     if not held:
         enqueue(_deliver_task(), note.pk)
     return note
-
-
-def _backoff(attempts: int, retry_after: float | None) -> float:
-    base = settings.NOTE_RETRY_BASE_S * (2 ** max(0, attempts - 1))
-    delay = min(settings.NOTE_RETRY_MAX_S, base) * random.uniform(0.5, 1.0)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
 
 
 def _head(note: LeverNote) -> LeverNote | None:
@@ -290,8 +304,9 @@ def _failed_attempt(
             error=error,
             task_id=task_id,
         )
-        if kind in ("transient", "ambiguous") and attempts < settings.NOTE_MAX_ATTEMPTS:
-            delay = _backoff(attempts, exc.retry_after_s)
+        decision = outbox.verdict(NOTE_JOB, exc, attempts)
+        if decision.retry:
+            delay = decision.delay
             LeverNote.objects.filter(pk=note.pk).update(
                 state=LeverNote.State.PENDING,
                 next_attempt_at=timezone.now() + timedelta(seconds=delay),
@@ -301,24 +316,15 @@ def _failed_attempt(
                 "note %s attempt %s failed (%s); retry in %.1fs", note.pk, attempts, error, delay
             )
             return Reschedule(note.pk, delay)
-        LeverNote.objects.filter(pk=note.pk).update(state=LeverNote.State.FAILED, **fields)
+        fields.pop("last_error")
+        outbox.fail(NOTE_JOB, note.pk, reason=decision.reason, **fields)
         _block_behind(note)
     logger.warning("note %s failed after %s attempts: %s", note.pk, attempts, error)
     return None
 
 
 def _claim(note: LeverNote) -> bool:
-    now = timezone.now()
-    return (
-        LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            state=LeverNote.State.SENDING,
-            lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
+    return outbox.claim(NOTE_JOB, note.pk)
 
 
 def notes_deliver(
@@ -354,12 +360,23 @@ def notes_deliver(
     try:
         client = LeverClient.for_tenant(note.tenant, prepaid=1 if booked else 0)
     except LeverNotConfigured as exc:
-        if head.state == LeverNote.State.PENDING:
+        # Permanent until someone sets the key: the head fails (one attempt, recorded), the
+        # notes behind it wait, and Replay sends them once the key is there.
+        if _claim(head):
             with transaction.atomic():
-                LeverNote.objects.filter(pk=head.pk, state=LeverNote.State.PENDING).update(
-                    state=LeverNote.State.FAILED, last_error=str(exc)[:2000]
+                _record(
+                    head,
+                    started=timezone.now(),
+                    outcome=NoteAttempt.Outcome.PERMANENT,
+                    error=exc.fix,
+                    task_id=task_id,
                 )
+                outbox.fail(NOTE_JOB, head.pk, reason=exc.fix, last_http_status=None)
                 _block_behind(head)
+        elif head.state == LeverNote.State.PENDING and head.next_attempt_at:
+            wait = (head.next_attempt_at - timezone.now()).total_seconds()
+            if wait > 0:
+                return Reschedule(head.pk, wait)  # a retry not due yet: fail it when it is
         return None
     try:
         for run in range(MAX_NOTES_PER_RUN):
@@ -401,10 +418,7 @@ def notes_deliver(
 def note_replay(*, note: LeverNote, actor: str) -> None:
     """Send a failed note again, and release the notes it was holding."""
     with transaction.atomic():
-        updated = LeverNote.objects.filter(pk=note.pk, state=LeverNote.State.FAILED).update(
-            state=LeverNote.State.PENDING, attempts=0, next_attempt_at=None
-        )
-        if not updated:
+        if not outbox.replay(NOTE_JOB, note.pk, requeued_at=None):
             raise ValueError("Only a failed note can be replayed.")
         _release_blocked(note)
         _audit(note, actor, "replay_note")
@@ -450,7 +464,7 @@ def notes_sweep(*, now: datetime | None = None) -> list[int]:
     lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
     lost: list[int] = []
     # A worker died holding the note: the send may have reached Lever, so look before resending.
-    for note in LeverNote.objects.filter(state=LeverNote.State.SENDING, lease_until__lt=now):
+    for note in outbox.expired(NOTE_JOB, now):
         with transaction.atomic():
             claimed_at = note.lease_until - lease if note.lease_until else now
             moved = LeverNote.objects.filter(
@@ -469,20 +483,25 @@ def notes_sweep(*, now: datetime | None = None) -> list[int]:
                     outcome=NoteAttempt.Outcome.LOST,
                     error="the worker stopped before recording the result",
                 )
-        if moved:
+        if moved and note.attempts < NOTE_JOB.max_attempts:
             lost.append(note.pk)
-    stuck = LeverNote.objects.filter(state=LeverNote.State.PENDING).filter(
-        Q(next_attempt_at__lt=now - lease)
-        | Q(next_attempt_at__isnull=True, created_at__lt=now - lease)
-    )
+    # Out of attempts (its last worker died): failed, and the notes behind it wait.
+    outbox.fail_exhausted(NOTE_JOB, now, on_fail=_fail_exhausted)
     # The oldest stuck note of each group stands for the group (the task delivers the group's
     # head); a group whose note was re-enqueued within the lease is left to that copy.
     heads: dict[tuple, int] = {}
-    rows = stuck.order_by("created_at", "id").values_list(
-        "pk", "order_id", "tenant_id", "opportunity_id"
+    rows = (
+        outbox.stuck(NOTE_JOB, now)
+        .order_by("created_at", "id")
+        .values_list("pk", "order_id", "tenant_id", "opportunity_id")
     )
     for pk, *key in rows:
         heads.setdefault(tuple(key), pk)
     return lost + claim_stuck(
         LeverNote.objects.filter(pk__in=heads.values()), field="requeued_at", now=now
     )
+
+
+def _fail_exhausted(note_id: int, reason: str) -> None:
+    outbox.fail(NOTE_JOB, note_id, reason=reason)
+    _block_behind(LeverNote.objects.get(pk=note_id))

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,9 +21,18 @@ from connectors.backcheck.mapping import Candidate, split_name
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError
 from connectors.models import Package, Tenant
-from orders.models import InboundEvent, Order, OrderAction, ScreeningService, StatusEvent
+from orders import outbox
+from orders.models import (
+    CancelRequest,
+    InboundEvent,
+    Order,
+    OrderAction,
+    ScreeningService,
+    StatusEvent,
+)
 from orders.notes import notes_for_decision, render_order_note, render_piecemeal_note
-from orders.queue import claim_stuck, enqueue
+from orders.outbox import JobKind, Retry
+from orders.queue import enqueue
 from orders.services.extras import extras_enqueue
 from orders.services.notes import note_enqueue
 from orders.state import ACTIVE_STATUSES, Decision, OrderView, apply_snapshot, view_from_screening
@@ -46,19 +53,52 @@ class InvalidOrderState(Exception):
     """The action does not fit the order's current state (the API answers 409)."""
 
 
-@dataclass(frozen=True)
-class Retry:
-    countdown: float
-
-
 def callback_uri() -> str:
     return settings.PUBLIC_BASE_URL + CALLBACK_PATH
 
 
-def retry_backoff(attempts: int, retry_after: float | None = None) -> float:
-    delay = min(settings.NOTE_RETRY_MAX_S, settings.NOTE_RETRY_BASE_S * 2 ** max(0, attempts - 1))
-    delay *= random.uniform(0.5, 1.0)
-    return max(delay, retry_after or 0.0)
+# The one back-off of every job (orders.outbox); the old name stays for callers elsewhere.
+retry_backoff = outbox.backoff
+
+# Submitting an order to Backcheck is a durable job (orders.outbox). The row stays `pending`
+# while claimed; the claim's lease is held in `submit_next_attempt_at`.
+SUBMIT_JOB = JobKind(
+    name="submit",
+    model=Order,
+    cap_setting="SUBMIT_MAX_ATTEMPTS",
+    service="Backcheck",
+    state="submit_state",
+    attempts="submit_attempts",
+    next_at="submit_next_attempt_at",
+    requeued="submit_requeued_at",
+    created="created_at",
+    error="submit_error",
+    ready=Order.SubmitState.PENDING,
+    failed=Order.SubmitState.FAILED,
+)
+
+
+def _cancel_failed_fields(reason: str) -> dict:
+    return {"finished_at": timezone.now()}
+
+
+CANCEL_JOB = JobKind(
+    name="cancel",
+    model=CancelRequest,
+    cap_setting="CANCEL_MAX_ATTEMPTS",
+    service="Backcheck",
+    state="state",
+    attempts="attempts",
+    next_at="next_attempt_at",
+    requeued="requeued_at",
+    created="created_at",
+    error="last_error",
+    ready=CancelRequest.State.PENDING,
+    running=CancelRequest.State.SENDING,
+    lease="lease_until",
+    failed=CancelRequest.State.FAILED,
+    fail_fields=_cancel_failed_fields,
+)
 
 
 def order_record_fact(
@@ -143,23 +183,126 @@ def order_open(
     return order
 
 
+def order_record_cannot_order(
+    *,
+    tenant: Tenant,
+    opportunity_id: str,
+    candidate_name: str,
+    candidate_email: str,
+    candidate_phone: str,
+    lever_url: str,
+    package: Package | None,
+    reason: str,
+    note_text: str,
+    trigger_event: InboundEvent | None,
+    trigger_stage_id: str,
+) -> Order:
+    """A stage change that cannot be ordered (no email, no matching package) becomes a case in
+    Error, never sent to Backcheck, with the same words as the Error note Lever gets."""
+    message = note_text.splitlines()[-1].removeprefix("Error: ")
+    view = dataclasses.replace(_view_of(Order()), status="Error", error_message=message)
+    username, password = generate_callback_credentials()
+    with transaction.atomic():
+        order = Order.objects.create(
+            tenant=tenant,
+            opportunity_id=opportunity_id,
+            candidate_name=candidate_name,
+            candidate_email=candidate_email,
+            candidate_phone=candidate_phone,
+            lever_url=lever_url,
+            package=package,
+            package_code=package.code if package else "",
+            package_name=package.name if package else "",
+            trigger_event=trigger_event,
+            trigger_stage_id=trigger_stage_id,
+            launched_by="webhook",
+            is_active=False,
+            submit_state=Order.SubmitState.NOT_SENT,
+            cannot_order=reason,
+            status="Error",
+            error_message=message,
+            state=view.to_json(),
+            callback_username=username,
+            callback_password_hash=hash_callback_password(password),
+        )
+        StatusEvent.objects.create(
+            order=order,
+            inbound_event=trigger_event,
+            source=StatusEvent.Source.SYSTEM,
+            outcome=StatusEvent.Outcome.APPLIED,
+            from_status="",
+            to_status="Error",
+            reason=message[:500],
+        )
+        note_enqueue(
+            tenant=tenant,
+            order=order,
+            opportunity_id=opportunity_id,
+            kind="error",
+            text=note_text,
+            inbound_event=trigger_event,
+        )
+    return order
+
+
+def order_reopen_for_submit(
+    *, order: Order, candidate: Candidate, candidate_name: str, package: Package, actor: str
+) -> Order:
+    """Turn a case that could not be ordered into a real order once its cause is fixed in Lever,
+    and submit it. Raises ActiveOrderExists when another order is active for the opportunity."""
+    username, password = generate_callback_credentials()
+    try:
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            if not locked.cannot_order or locked.status != "Error":
+                raise InvalidOrderState("Only a case that could not be ordered can be tried again.")
+            Order.objects.filter(pk=locked.pk).update(
+                candidate_name=candidate_name,
+                candidate_email=candidate.email,
+                candidate_phone=candidate.phone or "",
+                package=package,
+                package_code=package.code,
+                package_name=package.name,
+                is_active=True,
+                submit_state=Order.SubmitState.PENDING,
+                submit_attempts=0,
+                submit_next_attempt_at=None,
+                submit_error="",
+                cannot_order="",
+                status="",
+                error_message="",
+                state=None,
+                callback_username=username,
+                callback_password_hash=hash_callback_password(password),
+                pending_callback_password=password,
+                updated_at=timezone.now(),
+            )
+            OrderAction.objects.create(order=locked, actor=actor, action="try_again")
+            order_record_fact(
+                order=locked,
+                source=StatusEvent.Source.ACTION,
+                actor=actor,
+                reason=f"Tried again: read from Lever, ordering package {package.name} "
+                f"({package.code}).",
+            )
+    except IntegrityError:
+        existing = active_order_for(tenant=order.tenant, opportunity_id=order.opportunity_id)
+        if existing is None:
+            raise
+        raise ActiveOrderExists(existing) from None
+    from orders.tasks import submit_order
+
+    enqueue(submit_order, order.pk)
+    return Order.objects.get(pk=order.pk)
+
+
 def order_submit(*, order_id: int) -> Retry | None:
     """Create the screening at Backcheck. A 409 means it exists already: same outcome."""
-    order = Order.objects.select_related("tenant").get(pk=order_id)
-    if order.submit_state != Order.SubmitState.PENDING:
-        return None
-    now = timezone.now()
-    if order.submit_next_attempt_at and order.submit_next_attempt_at > now:
-        return Retry((order.submit_next_attempt_at - now).total_seconds())
-    claimed = Order.objects.filter(
-        pk=order.pk, submit_state=Order.SubmitState.PENDING, submit_attempts=order.submit_attempts
-    ).update(
-        submit_attempts=order.submit_attempts + 1,
-        submit_next_attempt_at=now + timedelta(seconds=settings.OUTBOX_LEASE_S),
-    )
-    if not claimed:
-        return None  # another worker took this attempt
-    attempts = order.submit_attempts + 1
+    return outbox.run(SUBMIT_JOB, order_id, _submit)
+
+
+def _submit(order: Order) -> None:
+    attempts = order.submit_attempts
     password = order.pending_callback_password
     if password is None:
         raise RuntimeError(f"order {order.pk} has no pending callback password to submit with")
@@ -181,7 +324,10 @@ def order_submit(*, order_id: int) -> Retry | None:
                 callback_password=password.reveal(),
             )
     except HttpError as exc:
-        return _submit_failed(order, exc, attempts)
+        if outbox.verdict(SUBMIT_JOB, exc, attempts).retry:
+            raise  # the job retries it after its back-off
+        _submit_failed(order, exc, attempts)
+        return
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(
             submit_state=Order.SubmitState.SUBMITTED,
@@ -193,25 +339,31 @@ def order_submit(*, order_id: int) -> Retry | None:
         order_apply_screening(
             order_id=order.pk, screening=screening, source=StatusEvent.Source.CREATE
         )
-    return None
 
 
-def _submit_failed(order: Order, exc: HttpError, attempts: int) -> Retry | None:
+def order_submit_replay(*, order: Order, actor: str) -> None:
+    """Send an order whose submission failed before Backcheck saw it (e.g. the tenant had no
+    Backcheck credentials) again, once the cause is fixed."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.state is not None or locked.pending_callback_password is None:
+            raise ValueError("Only an order that never reached Backcheck can be sent again.")
+        if not outbox.replay(SUBMIT_JOB, locked.pk, submit_error="", submit_requeued_at=None):
+            raise ValueError("Only an order whose submission failed can be sent again.")
+        OrderAction.objects.create(order=locked, actor=actor, action="replay_submit")
+        order_record_fact(
+            order=locked,
+            source=StatusEvent.Source.ACTION,
+            actor=actor,
+            reason="Sending to Backcheck again.",
+        )
+    from orders.tasks import submit_order
+
+    enqueue(submit_order, order.pk)
+
+
+def _submit_failed(order: Order, exc: HttpError, attempts: int) -> None:
     error = str(exc)
-    if exc.kind != "permanent" and attempts < settings.NOTE_MAX_ATTEMPTS:
-        delay = retry_backoff(attempts, exc.retry_after_s)
-        Order.objects.filter(pk=order.pk).update(
-            submit_error=error[:2000],
-            submit_next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-        logger.info(
-            "order %s submit attempt %s failed (%s); retry in %.1fs",
-            order.pk,
-            attempts,
-            error,
-            delay,
-        )
-        return Retry(delay)
     # Refused, or out of attempts: the order ends in Error and Lever hears why (DESIGN.md §2).
     message = (
         f"Backcheck refused the order: {exc.message}"
@@ -230,6 +382,7 @@ def _submit_failed(order: Order, exc: HttpError, attempts: int) -> Retry | None:
             error_message=message,
             state=new.to_json(),
             pending_callback_password=None,
+            submit_next_attempt_at=None,
         )
         StatusEvent.objects.create(
             order=locked,
@@ -251,7 +404,6 @@ def _submit_failed(order: Order, exc: HttpError, attempts: int) -> Retry | None:
             tenant=locked.tenant, order=locked, old_status=None, new_status="Error", score=None
         )
     logger.warning("order %s submit failed: %s", order.pk, error)
-    return None
 
 
 def _view_of(order: Order) -> OrderView:
@@ -384,43 +536,170 @@ def _sync_services(order: Order, view: OrderView) -> None:
     ScreeningService.objects.filter(order=order).exclude(service_id__in=keep).delete()
 
 
-def order_request_cancel(*, order: Order, actor: str) -> None:
-    """Ask Backcheck to cancel; the status changes only when Backcheck confirms."""
+def order_request_cancel(*, order: Order, actor: str) -> CancelRequest:
+    """Ask Backcheck to cancel; the status changes only when Backcheck confirms.
+
+    The request is a row of its own (a durable job), so a cancel asked for while the broker is
+    down is sent by the sweeper once it is back. Asking again while one is pending adds nothing.
+    """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status not in CANCELLABLE or not locked.screening_id:
             raise InvalidOrderState(
                 f"An order that is {locked.status or 'not yet at Backcheck'} cannot be cancelled."
             )
-        Order.objects.filter(pk=locked.pk).update(cancel_requested_at=timezone.now())
-        OrderAction.objects.create(order=locked, actor=actor, action="cancel")
-        order_record_fact(
-            order=locked,
-            source=StatusEvent.Source.ACTION,
-            actor=actor,
-            reason="Cancellation requested.",
-        )
+        request = locked.cancel_requests.filter(state__in=_OPEN_CANCEL).first()
+        if request is None:
+            request = CancelRequest.objects.create(order=locked, requested_by=actor)
+            Order.objects.filter(pk=locked.pk).update(cancel_requested_at=timezone.now())
+            OrderAction.objects.create(order=locked, actor=actor, action="cancel")
+            order_record_fact(
+                order=locked,
+                source=StatusEvent.Source.ACTION,
+                actor=actor,
+                reason="Cancellation requested.",
+            )
     from orders.tasks import cancel_order
 
     enqueue(cancel_order, order.pk)
+    return request
+
+
+_OPEN_CANCEL = (CancelRequest.State.PENDING, CancelRequest.State.SENDING)
+
+
+def _open_cancel_request(order_id: int) -> CancelRequest | None:
+    open_request = (
+        CancelRequest.objects.filter(order_id=order_id, state__in=_OPEN_CANCEL)
+        .order_by("id")
+        .first()
+    )
+    if open_request is not None:
+        return open_request
+    # A message queued by the previous release, which kept no row: adopt it as a request.
+    order = Order.objects.filter(pk=order_id).first()
+    if (
+        order is None
+        or order.cancel_requested_at is None
+        or order.status not in CANCELLABLE
+        or order.cancel_requests.exists()
+    ):
+        return None
+    try:
+        with transaction.atomic():
+            return CancelRequest.objects.create(order=order)
+    except IntegrityError:
+        return CancelRequest.objects.filter(order_id=order_id, state__in=_OPEN_CANCEL).first()
 
 
 def order_cancel_submit(*, order_id: int, attempt: int = 1) -> Retry | None:
-    order = Order.objects.select_related("tenant").get(pk=order_id)
-    if order.status not in CANCELLABLE:
+    """Send the order's pending cancel request. `attempt` is what the previous release's task
+    messages carry; attempts are counted on the request row now."""
+    request = _open_cancel_request(order_id)
+    if request is None:
         return None
+    return outbox.run(CANCEL_JOB, request.pk, _cancel, on_fail=_cancel_failed)
+
+
+def _cancel(request: CancelRequest) -> None:
+    order = Order.objects.select_related("tenant").get(pk=request.order_id)
+    if order.status not in CANCELLABLE:
+        if order.status == "Canceled":
+            _cancel_finish(request, CancelRequest.State.DONE, "")
+        else:
+            _cancel_refused(
+                request, order, f"Not canceled: the screening is already {order.status}."
+            )
+        return
     try:
         with BackcheckClient.for_tenant(order.tenant) as client:
             screening = client.cancel_screening(order.screening_id)
     except HttpError as exc:
-        if exc.kind != "permanent" and attempt < settings.NOTE_MAX_ATTEMPTS:
-            return Retry(retry_backoff(attempt, exc.retry_after_s))
-        order_record_fact(
-            order=order, source=StatusEvent.Source.CANCEL, reason=f"Backcheck did not cancel: {exc}"
+        if exc.status in (409, 422):
+            _cancel_refused(request, order, f"Backcheck refused the cancel: {exc.message}")
+            return
+        raise  # the job retries or fails it
+    with transaction.atomic():
+        order_apply_screening(
+            order_id=order.pk, screening=screening, source=StatusEvent.Source.CANCEL
         )
-        return None
-    order_apply_screening(order_id=order.pk, screening=screening, source=StatusEvent.Source.CANCEL)
-    return None
+        _cancel_finish(request, CancelRequest.State.DONE, "")
+
+
+def _cancel_finish(request: CancelRequest, state: str, reason: str) -> None:
+    CancelRequest.objects.filter(pk=request.pk).update(
+        state=state, lease_until=None, last_error=reason[:2000], finished_at=timezone.now()
+    )
+
+
+def _cancel_refused(request: CancelRequest, order: Order, reason: str) -> None:
+    """Backcheck said no: the case shows it in error colours and fetches the screening, so that
+    its status is Backcheck's (the refusal usually means it moved on)."""
+    with transaction.atomic():
+        _cancel_finish(request, CancelRequest.State.REFUSED, reason)
+        StatusEvent.objects.create(
+            order=order,
+            source=StatusEvent.Source.CANCEL,
+            outcome=StatusEvent.Outcome.REJECTED,
+            from_status=order.status,
+            to_status=order.status,
+            reason=reason[:500],
+        )
+    logger.warning("cancel of order %s refused: %s", order.pk, reason)
+    # Usually the screening moved on meanwhile: show Backcheck's status now, not at the next
+    # reconcile (a failed fetch leaves that to the reconciler).
+    order_reconcile(order_id=order.pk)
+
+
+def _cancel_failed(request_id: int, reason: str) -> None:
+    with transaction.atomic():
+        outbox.fail(CANCEL_JOB, request_id, reason=reason)
+        request = CancelRequest.objects.select_related("order").get(pk=request_id)
+        StatusEvent.objects.create(
+            order=request.order,
+            source=StatusEvent.Source.CANCEL,
+            outcome=StatusEvent.Outcome.REJECTED,
+            from_status=request.order.status,
+            to_status=request.order.status,
+            reason=f"Cancellation not sent: {reason}"[:500],
+        )
+
+
+def cancel_replay(*, request: CancelRequest, actor: str) -> None:
+    """Send a failed cancel request again (after its cause is fixed)."""
+    try:
+        with transaction.atomic():
+            if request.order.status not in CANCELLABLE:
+                raise ValueError(
+                    f"The order is {request.order.status or 'not at Backcheck'} now: "
+                    "nothing to cancel."
+                )
+            if not outbox.replay(CANCEL_JOB, request.pk, requeued_at=None, finished_at=None):
+                raise ValueError("Only a failed cancellation can be sent again.")
+            OrderAction.objects.create(order=request.order, actor=actor, action="replay_cancel")
+    except IntegrityError:
+        raise ValueError("Another cancellation of this order is already pending.") from None
+    from orders.tasks import cancel_order
+
+    enqueue(cancel_order, request.order_id)
+
+
+def cancel_dismiss(*, request: CancelRequest, actor: str) -> None:
+    """An operator has read a refused cancellation: it leaves Needs attention."""
+    updated = CancelRequest.objects.filter(
+        pk=request.pk, state=CancelRequest.State.REFUSED, dismissed_at__isnull=True
+    ).update(dismissed_at=timezone.now())
+    if not updated:
+        raise ValueError("Only a refused cancellation can be dismissed.")
+    OrderAction.objects.create(order_id=request.order_id, actor=actor, action="dismiss_cancel")
+
+
+def cancels_sweep(*, now=None) -> list[int]:
+    """Order ids whose cancel request nobody is working on (lost publish, killed worker)."""
+    ids = outbox.sweep(CANCEL_JOB, now=now, on_fail=_cancel_failed)
+    return list(
+        CancelRequest.objects.filter(pk__in=ids).values_list("order_id", flat=True).distinct()
+    )
 
 
 def order_resync(*, order: Order, actor: str) -> None:
@@ -495,12 +774,4 @@ def order_reconcile(*, order_id: int) -> Decision | None:
 
 def orders_submit_sweep(*, now=None) -> list[int]:
     """Orders whose submission nobody is working on (lost publish, killed worker)."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
-    # Due retries and claims whose lease ran out (the worker died mid-request) alike: a copy
-    # enqueued twice is harmless, the claim in order_submit lets one through.
-    stuck = Order.objects.filter(submit_state=Order.SubmitState.PENDING).filter(
-        Q(submit_next_attempt_at__lt=now)
-        | Q(submit_next_attempt_at__isnull=True, created_at__lt=now - lease)
-    )
-    return claim_stuck(stuck, field="submit_requeued_at", now=now)
+    return outbox.sweep(SUBMIT_JOB, now=now)

@@ -169,6 +169,15 @@ def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+@register.simple_tag(takes_context=True)
+def attention_count(context) -> int:
+    """How many things in Needs attention want someone (for the link's count)."""
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return 0
+    return dashboard.attention_count(user=user)
+
+
 @register.simple_tag
 def render_notes(notes: list, order_id: int) -> SafeString:
     """The order's Lever notes exactly as posted, oldest first, with replay/skip for failed."""

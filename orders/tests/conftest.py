@@ -13,6 +13,9 @@ from connectors.lever.signature import compute_signature
 from connectors.models import Package, Tenant
 from orders.tests.dashboard_factories import make_tenant
 
+# A tenant wired to both fakes over HTTP (`w`), and an account manager's client for it.
+from orders.tests.wired import fakes, fast_retries, manager_client, w  # noqa: F401, E402
+
 SIGNATURE_TOKEN = "sig-token-current-0123456789abcdef"
 PREVIOUS_TOKEN = "sig-token-previous-0123456789abcdef"
 TRIGGER_STAGE = "00922a60-7c15-422b-b086-f62000824fd7"

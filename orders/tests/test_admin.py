@@ -8,6 +8,7 @@ from django.contrib import admin as django_admin
 from django.urls import reverse
 
 from orders.models import (
+    CancelRequest,
     InboundEvent,
     LeverNote,
     NoteAttempt,
@@ -26,7 +27,16 @@ from orders.tests.dashboard_factories import (
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [InboundEvent, Order, ScreeningService, StatusEvent, LeverNote, NoteAttempt, OrderAction]
+MODELS = [
+    InboundEvent,
+    Order,
+    ScreeningService,
+    StatusEvent,
+    LeverNote,
+    NoteAttempt,
+    OrderAction,
+    CancelRequest,
+]
 
 
 @pytest.fixture
@@ -36,6 +46,7 @@ def world(account_manager):
     callback(order, status="In Progress")
     note = failed_note(order)
     OrderAction.objects.create(order=order, actor="x", action="resync")
+    CancelRequest.objects.create(order=order, requested_by="x", state="refused")
     event = failed_event(tenant)
     return {"order": order, "note": note, "event": event}
 

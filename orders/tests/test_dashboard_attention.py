@@ -82,7 +82,7 @@ def test_bulk_replay_confirms_then_replays_notes_and_events(alice, tenants, acco
 
 def test_bulk_replay_with_nothing_selected_says_so(alice, tenants):
     response = alice.post(reverse("attention-replay"), {}, follow=True)
-    assert "Select at least one note or event" in response.content.decode()
+    assert "Select at least one failed item to replay" in response.content.decode()
 
 
 def test_bulk_replay_of_another_tenants_note_is_404_and_replays_nothing(alice, tenants):

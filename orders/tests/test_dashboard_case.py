@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from orders.models import InboundEvent, LeverNote, OrderAction, StatusEvent
+from orders.models import InboundEvent, LeverNote, NoteAttempt, OrderAction, StatusEvent
 from orders.tests.dashboard_factories import (
     callback,
     failed_note,
@@ -51,7 +51,7 @@ def case(tenants):
 
 
 def test_case_page_shows_the_whole_history_with_outcomes_and_reasons(alice, case):
-    response = alice.get(reverse("order-detail", args=[case.pk]))
+    response = alice.get(reverse("order-detail", args=[case.pk]), {"timeline": "all"})
     assert response.status_code == 200
     page = response.content.decode()
     outcomes = [e.outcome for e in response.context["case"].timeline if e.kind == "callback"]
@@ -129,8 +129,10 @@ def test_resync_confirmed_queues_a_resync_note_audits_it_and_shows_it(alice, cas
     action = OrderAction.objects.get(order=case)
     assert (action.actor, action.action) == (account_manager.username, "resync")
     page = alice.get(reverse("order-detail", args=[case.pk])).content.decode()
-    assert f"Lever note #{note.pk} queued (order status, resync)" in page
+    assert f"Lever note #{note.pk} (order status, resync)" in page  # key events
     assert "Action: resync" in page
+    everything = alice.get(reverse("order-detail", args=[case.pk]), {"timeline": "all"})
+    assert f"Lever note #{note.pk} queued (order status, resync)" in everything.content.decode()
 
 
 def test_cancel_confirmed_asks_backcheck_and_is_audited(alice, tenants):
@@ -240,3 +242,25 @@ def test_super_admin_may_use_every_case_action(client, super_admin, case):
     assert client.get(reverse("order-detail", args=[case.pk])).status_code == 200
     assert client.post(reverse("order-resync", args=[case.pk])).status_code == 302
     assert OrderAction.objects.filter(order=case, actor=super_admin.username).exists()
+
+
+def test_key_events_show_one_row_per_note_and_leave_the_plumbing_to_all(alice, case):
+    note = LeverNote.objects.filter(order=case).order_by("id").first()
+    LeverNote.objects.filter(pk=note.pk).update(
+        state="delivered", delivered_at=note.created_at, attempts=2
+    )
+    NoteAttempt.objects.create(
+        note=note, started_at=note.created_at, outcome="delivered", http_status=201
+    )
+    key = alice.get(reverse("order-detail", args=[case.pk])).content.decode()
+    assert f"Lever note #{note.pk} (order status)" in key
+    assert "Delivered to Lever" in key and "after 2 attempts" in key
+    assert "delivery attempt" not in key and "queued (" not in key
+    assert "Backcheck callback: In Progress → Completed" in key
+    assert "duplicate" not in key and "stale" not in key
+    assert 'aria-current="true">Key events' in key
+    everything = alice.get(reverse("order-detail", args=[case.pk]), {"timeline": "all"})
+    page = everything.content.decode()
+    assert f"Lever note #{note.pk} queued (order status)" in page
+    assert f"Lever note #{note.pk} delivery attempt" in page
+    assert "duplicate" in page and 'aria-current="true">All' in page

@@ -123,6 +123,8 @@ def test_account_manager_filters_opens_a_case_and_resyncs_it(dash_page, dash_por
     expect(page.get_by_role("heading", name=re.compile("Ada Lovelace"))).to_be_visible()
     timeline = page.locator("ol.timeline")
     expect(timeline).to_contain_text("Backcheck callback: In Progress → Completed")
+    expect(timeline).not_to_contain_text("duplicate")  # key events leave the plumbing out
+    page.get_by_role("link", name="All", exact=True).click()
     expect(timeline).to_contain_text("duplicate")
     expect(page.locator("pre.note-text").first).to_contain_text(
         "Sterling Backcheck background check"
@@ -134,7 +136,7 @@ def test_account_manager_filters_opens_a_case_and_resyncs_it(dash_page, dash_por
     page.get_by_role("button", name="Resync to Lever").click()
     expect(page.get_by_role("status")).to_contain_text("Resync queued")
     note = LeverNote.objects.get(order=world["ada"], is_resync=True)
-    expect(timeline).to_contain_text(f"Lever note #{note.pk} queued (order status, resync)")
+    expect(timeline).to_contain_text(f"Lever note #{note.pk} (order status, resync)")
     expect(page.locator(f"#note-{note.pk}")).to_contain_text("pending")
 
     # A worker would now deliver the order's queue; do what the head note's task does, against
@@ -147,6 +149,8 @@ def test_account_manager_filters_opens_a_case_and_resyncs_it(dash_page, dash_por
     assert note.state == "delivered"
     page.reload()
     expect(page.locator(f"#note-{note.pk}")).to_contain_text("delivered")
+    expect(timeline).to_contain_text("Delivered to Lever")  # one row: queued and delivered
+    page.get_by_role("link", name="All", exact=True).click()
     expect(timeline).to_contain_text(f"Lever note #{note.pk} delivery attempt")
     expect(timeline).to_contain_text("HTTP status: 201")
     posted = world["fake"].notes(LEVER_KEY, world["ada"].opportunity_id)

@@ -83,7 +83,7 @@ def test_the_cancel_flow_goes_through_backcheck(wired, admin_client):
     assert again.status_code == 409 and again.json()["error"] == "invalid_state"
 
 
-def test_a_candidate_without_email_gets_the_fix_note_and_no_order(wired):
+def test_a_candidate_without_email_gets_the_fix_note_and_an_error_case(wired):
     w = wired()
     w.trigger("prince")
     notes = w.wait_notes("prince", 1)
@@ -92,7 +92,10 @@ def test_a_candidate_without_email_gets_the_fix_note_and_no_order(wired):
         "Error: The candidate has no email address in Lever. Add one, then move the candidate "
         'to "Background Check" again.'
     ]
-    assert not Order.objects.filter(tenant=w.tenant).exists()
+    # The case shows in the portal, in Error with the note's words; Backcheck never hears of it.
+    case = Order.objects.get(tenant=w.tenant)
+    assert case.status == "Error" and case.cannot_order == "no_email"
+    assert notes[0].endswith(f"Error: {case.error_message}")
     assert w.backcheck.requests_to("/screenings", "POST") == []
 
 

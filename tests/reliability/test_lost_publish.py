@@ -1,4 +1,5 @@
-"""Fault 4: the process dies between commit and enqueue (DESIGN.md §7).
+"""Fault 4: the process dies between commit and enqueue (DESIGN.md §7): webhooks, callbacks and
+cancellations.
 
 The portal process's broker URL points at a closed port, so every publish after a commit fails,
 exactly as if the process had died right after committing. The rows are the truth: the beat
@@ -11,8 +12,10 @@ import time
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
 
-from orders.models import InboundEvent, LeverNote
+from orders.models import CancelRequest, InboundEvent, LeverNote
 from tests.reliability.conftest import (
     FAST_ENV,
     free_port,
@@ -60,10 +63,27 @@ def test_work_committed_but_never_published_is_delivered_by_the_sweeper(stack, f
     assert LeverNote.objects.filter(order=order, state="delivered").count() == 2
     time.sleep(SWEEP * 2)  # a later sweep finds nothing left to send
     assert len(w.notes("ada")) == 2
+
+    # A cancel through the same portal: answered 202, its publish lost; the sweeper sends the
+    # cancel request row (the attempt count no longer rides in the task message).
+    user = get_user_model().objects.create_superuser("rel-admin", "rel@example.test", "pw-rel-1")
+    token = Token.objects.create(user=user)
+    requested = time.monotonic()
+    response = requests.post(
+        f"{stack.portal_url}/api/v1/orders/{order.pk}/cancel/",
+        headers={"Authorization": f"Token {token.key}"},
+        timeout=10,
+    )
+    assert response.status_code == 202 and response.json() == {"status": "queued"}
+    w.wait_order("ada", lambda o: o.status == "Canceled", timeout=LEASE + SWEEP + 10)
+    cancel_to_canceled = time.monotonic() - requested
+    assert CancelRequest.objects.get(order=order).state == "done"
+    assert backcheck.screening(order.screening_id)["status"] == "Canceled"
     record(
         "lost-publish",
         lease_s=LEASE,
         sweep_s=SWEEP,
         webhook_to_first_note_s=webhook_to_note,
         callback_to_note_s=callback_to_note,
+        cancel_to_canceled_s=cancel_to_canceled,
     )

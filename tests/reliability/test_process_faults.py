@@ -269,7 +269,7 @@ def test_lever_failing_for_a_long_stretch_backs_off_keeps_order_and_replay_deliv
         timeout=60,
     )
     assert replay.returncode == 0, replay.stderr
-    assert "1 note(s) queued" in replay.stdout
+    assert "1 note(s)," in replay.stdout
     assert _status_lines(w.wait_notes("jose", 3)) == [
         "Status: New",
         "Status: In Progress",

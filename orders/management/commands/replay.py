@@ -1,8 +1,8 @@
 """`manage.py replay {inbound|note} ID` and `manage.py replay --failed --tenant SLUG`.
 
 Re-runs a failed Lever event, or sends a failed Lever note again (DESIGN.md §8). `--failed`
-replays every failed note and failed Lever event of one tenant, oldest first, so notes keep
-their per-order order.
+replays every failed note, failed Lever event, failed order submission and failed cancellation
+of one tenant, oldest first, so notes keep their per-order order.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.models import Tenant
-from orders.models import InboundEvent, LeverNote
+from orders.models import CancelRequest, InboundEvent, LeverNote, Order
 from orders.services.inbound import inbound_replay
 from orders.services.notes import note_replay
+from orders.services.orders import cancel_replay, order_submit_replay
 
 
 class Command(BaseCommand):
@@ -71,4 +72,27 @@ class Command(BaseCommand):
         for note in notes:
             note_replay(note=note, actor="cli")
             count += 1
-        self.stdout.write(f"{len(events)} inbound event(s) and {count} note(s) queued for {slug}")
+        submits = Order.objects.filter(
+            tenant=tenant, submit_state=Order.SubmitState.FAILED, state__isnull=True
+        ).order_by("created_at", "id")
+        sent = 0
+        for order in submits:
+            try:
+                order_submit_replay(order=order, actor="cli")
+                sent += 1
+            except ValueError as exc:
+                self.stderr.write(f"order {order.pk}: {exc}")
+        cancels = CancelRequest.objects.filter(
+            order__tenant=tenant, state=CancelRequest.State.FAILED
+        ).select_related("order")
+        cancelled = 0
+        for request in cancels:
+            try:
+                cancel_replay(request=request, actor="cli")
+                cancelled += 1
+            except ValueError as exc:
+                self.stderr.write(f"cancellation {request.pk}: {exc}")
+        self.stdout.write(
+            f"{len(events)} inbound event(s), {count} note(s), {sent} order submission(s) and "
+            f"{cancelled} cancellation(s) queued for {slug}"
+        )
