@@ -322,9 +322,10 @@ def intake_link_submit(
 
     tenant = link.tenant
     check = _check_candidate_key(tenant, cleaned["lever_api_key"])
-    if check.get("status") == "ok":
+    if check.get("status") == "ok" and check.get("permissions", {}).get("stages") == "ok":
         # A working key of another Lever account would break every trigger: the tenant's
-        # stages must exist in the key's account.
+        # stages must exist in the key's account. A key that may not read stages (403) cannot
+        # be checked that way; it is stored with the check's warning.
         unknown = [s["id"] for s in check.get("stages") or [] if not s.get("known")]
         if unknown:
             check = {

@@ -142,30 +142,22 @@ def wait_until(what: str, predicate: Callable[[], object], timeout: float, every
 
 
 class Client:
-    """Plain http to 127.0.0.1 with a cookie jar of its own: the portal's cookies are `Secure`
-    (it believes it is behind TLS), which a standard cookie jar would not send over http."""
+    """Plain http to 127.0.0.1, JSON in and out (standard library only)."""
 
     def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
         self.base = base
         self.parts = urllib.parse.urlsplit(base)
         self.headers = headers or {}
-        self.cookies: dict[str, str] = {}
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
     ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection(self.parts.hostname, self.parts.port, timeout=15)
         sent = {**self.headers, **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         try:
             conn.request(method, path, body=body, headers=sent)
             response = conn.getresponse()
             data = response.read()
-            for name, value in response.getheaders():
-                if name.lower() == "set-cookie":
-                    cookie_name, _, rest = value.partition("=")
-                    self.cookies[cookie_name.strip()] = rest.split(";", 1)[0]
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data
         finally:
             conn.close()
@@ -179,31 +171,6 @@ class Client:
             "POST", path, json.dumps(payload).encode(), {"Content-Type": "application/json"}
         )
         return status, json.loads(data or b"null")
-
-    def login(self, username: str, password: str) -> None:
-        status, _, page = self.request("GET", "/login/")
-        if status != 200 or b"csrfmiddlewaretoken" not in page:
-            raise Miss(f"login page answered {status}")
-        origin = f"https://{self.parts.netloc}"
-        form = urllib.parse.urlencode(
-            {
-                "username": username,
-                "password": password,
-                "csrfmiddlewaretoken": self.cookies.get("csrftoken", ""),
-            }
-        ).encode()
-        status, headers, _ = self.request(
-            "POST",
-            "/login/",
-            form,
-            {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": origin,
-                "Referer": f"{origin}/login/",
-            },
-        )
-        if status != 302 or "sessionid" not in self.cookies:
-            raise Miss(f"login as {username} answered {status} ({headers.get('location')})")
 
 
 class TlsProxyStandIn:
@@ -339,7 +306,14 @@ class Rehearsal:
     def python(self) -> str:
         return str(VENV / "bin" / "python")
 
-    def manage(self, *args: str, stdin: str | None = None, env: dict | None = None, check=True):
+    def manage(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        env: dict | None = None,
+        check: bool = True,
+        log_output: bool = True,
+    ):
         proc = subprocess.run(
             [self.python(), "manage.py", *args],
             cwd=ROOT,
@@ -350,7 +324,8 @@ class Rehearsal:
             timeout=180,
         )
         with open(LOGS / "manage.log", "a") as log:
-            log.write(f"$ manage.py {' '.join(args)}\n{proc.stdout}{proc.stderr}\n")
+            shown = proc.stdout if log_output else "(output not logged: it is a secret)\n"
+            log.write(f"$ manage.py {' '.join(args)}\n{shown}{proc.stderr}\n")
         if check and proc.returncode != 0:
             raise Miss(f"manage.py {args[0]} exited {proc.returncode}: {proc.stderr[-800:]}")
         return proc
@@ -573,7 +548,11 @@ class Rehearsal:
             "op@example.test",
             env={**self.env, "DJANGO_SUPERUSER_PASSWORD": self.secrets["admin_password"]},
         )
-        self.portal.login("operator", self.secrets["admin_password"])
+        # The order API with an API token, as an operator's script would use it (the dashboard's
+        # sign-in asks super-admins for a second factor).
+        token = self.manage("api_token", "create", "operator", log_output=False).stdout.strip()
+        self.secrets["api_token"] = token
+        self.portal.headers["Authorization"] = f"Token {token}"
 
     # -- cases ------------------------------------------------------------------------------
     def candidate(self, tenant: Tenant, name: str, email: str | None) -> str:
@@ -761,11 +740,10 @@ class Rehearsal:
         restored_web = self.start("web-restored", fill(WEB_COMMAND, env, WORK / "var"), env=env)
         proxy = TlsProxyStandIn(port)
         self.proxies.append(proxy)
-        client = Client(f"http://127.0.0.1:{proxy.port}")
+        client = Client(f"http://127.0.0.1:{proxy.port}", headers=dict(self.portal.headers))
         wait_until(
             "the restored portal's /readyz", lambda: client.get_json("/readyz")[0] == 200, 60
         )
-        client.login("operator", self.secrets["admin_password"])
         keys = ("id", "status", "score", "order_number", "opportunity_id")
         before = {k: tuple(o.get(f) for f in keys) for k, o in self.orders().items()}
         after = {k: tuple(o.get(f) for f in keys) for k, o in self.orders(client).items()}
