@@ -15,6 +15,7 @@ resolves differently the second time cannot redirect the call).
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -39,6 +40,10 @@ class BlockedAddress(Exception):
 def allow_private() -> bool:
     from django.conf import settings
 
+    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        # A standalone tool with no Django settings (the fake servers' command line), not the
+        # portal: the portal's processes always run with settings.
+        return True
     return bool(getattr(settings, "OUTBOUND_ALLOW_PRIVATE_NETWORKS", False))
 
 

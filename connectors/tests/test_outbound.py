@@ -446,3 +446,21 @@ def test_the_django_admin_offers_lever_presets_only_and_a_change_clears_the_key(
     tenant.refresh_from_db()
     assert tenant.lever_base_url == "https://api.eu.lever.co/v1"
     assert tenant.lever_api_key is None
+
+
+def test_a_standalone_tool_without_django_settings_may_call_127_0_0_1():
+    # The fake Backcheck's command line posts callbacks to a portal on 127.0.0.1 through
+    # connectors/http.py with no Django settings at all (`make run` and the smoke run).
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from connectors import outbound; print(outbound.allow_private())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.strip() == "True", proc.stderr

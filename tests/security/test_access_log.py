@@ -59,8 +59,8 @@ def test_gunicorn_access_log_masks_intake_tokens_and_webhook_ids(postgres, tmp_p
         f"{db['PORT'] or 5432}/{db['NAME']}",
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
-        "PROMETHEUS_MULTIPROC_DIR": "",
     }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one worker: in-process metrics, no files
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
