@@ -79,6 +79,10 @@ class TenantAdminForm(forms.ModelForm):
                 services.clean_new_slug(data["slug"])
             settings = {key: data[key] for key in services.TENANT_SETTINGS if key in data}
             data.update(services.clean_tenant_settings(settings))
+            instance = self.instance if self.instance.pk is not None else None
+            services.clean_tenant_extras(
+                tenant=instance, values={k: data[k] for k in settings if k in data}
+            )
         except ValidationError as exc:
             self._update_errors(exc)
         return data

@@ -151,6 +151,14 @@ def _check_extras(values: dict[str, Any], *, package_tags: Iterable[str]) -> Non
     )
 
 
+def clean_tenant_extras(*, tenant: Tenant | None, values: dict[str, Any]) -> None:
+    """The extras' cross-field rules on `values` as they would be saved over `tenant`."""
+    merged = {key: getattr(tenant, key) for key in TENANT_SETTINGS} if tenant else {}
+    merged.update(values)
+    tags = tenant.packages.values_list("lever_tag", flat=True) if tenant else []
+    _check_extras(merged, package_tags=tags)
+
+
 def clean_tenant_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Validate non-secret settings (the admin's forms use this too); raises ValidationError."""
     return {key: _clean_setting(key, value) for key, value in values.items()}

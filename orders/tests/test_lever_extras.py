@@ -191,3 +191,31 @@ def test_extras_that_would_order_again_or_pick_a_package_are_refused_at_save(set
     assert "status tag" in str(package.value)
     tenant.refresh_from_db()
     assert tenant.advance_stage_id == "" and tenant.status_tag_prefix == "Screening"
+
+
+def test_the_admin_refuses_an_auto_advance_into_a_trigger_stage_with_a_form_error(
+    setup, admin_client
+):
+    tenant, _, _ = setup
+    package = tenant.packages.get(code="acme-std")
+    response = admin_client.post(
+        f"/admin/connectors/tenant/{tenant.pk}/change/",
+        {
+            "name": tenant.name,
+            "is_active": "on",
+            "lever_base_url": tenant.lever_base_url,
+            "trigger_stage_ids": '["stage-bg"]',
+            "advance_stage_id": "stage-bg",
+            "packages-TOTAL_FORMS": "2",
+            "packages-INITIAL_FORMS": "2",
+            "packages-MIN_NUM_FORMS": "0",
+            "packages-MAX_NUM_FORMS": "1000",
+            "packages-0-id": str(package.pk),
+            "packages-0-tenant": str(tenant.pk),
+            "packages-1-id": str(tenant.packages.get(code="acme-exec").pk),
+            "packages-1-tenant": str(tenant.pk),
+        },
+    )
+    assert response.status_code == 200
+    assert "would order another check" in response.content.decode()
+    assert Tenant.objects.get(pk=tenant.pk).advance_stage_id == ""
