@@ -29,6 +29,10 @@ def admin_client(client, super_admin):
 def lever(tenant) -> Iterator[FakeLever]:
     with FakeLever() as fake:
         services.tenant_update(tenant=tenant, actor="cli", lever_base_url=fake.base_url)
+        # A new base URL clears the key sent to it: set it again, as an operator must.
+        services.tenant_set_secret(
+            tenant=tenant, actor="cli", name="lever-api-key", value=CANARY_API_KEY
+        )
         yield fake
 
 
@@ -40,8 +44,7 @@ def settings_post(**fields) -> dict:
     return {
         "name": "Acme Corp",
         "is_active": "on",
-        "lever_environment": "custom",
-        "lever_base_url_custom": Tenant.objects.get(slug="acme").lever_base_url,
+        "lever_environment": "custom",  # keep the custom URL the fixture set
         **fields,
     }
 

@@ -207,8 +207,13 @@ def test_a_key_refused_postings_gets_the_no_package_error_naming_the_cause_not_t
 
     event = process_stage_change(post_webhook, opp)
 
-    assert event.outcome == "no_package" and not Order.objects.exists()
+    assert event.outcome == "no_package"
     assert "the Lever API key cannot read job postings" in event.reason
+    # The case is an Error case that was never sent to Backcheck, not an order of the default.
+    (case,) = Order.objects.all()
+    assert case.status == "Error" and case.cannot_order == "no_package"
+    assert case.screening_id == "" and case.package_code != tenant.packages.get().code
+    assert "cannot read job postings" in case.error_message
     note = LeverNote.objects.get(inbound_event=event)
     assert note.kind == "error" and "cannot read job postings" in note.text
     assert '"Background Check" again' in note.text  # stages are still readable

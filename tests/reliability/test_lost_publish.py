@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
+from integration_portal.api_tokens.models import ApiToken
 from orders.models import CancelRequest, InboundEvent, LeverNote
 from tests.reliability.conftest import (
     FAST_ENV,
@@ -67,11 +67,11 @@ def test_work_committed_but_never_published_is_delivered_by_the_sweeper(stack, f
     # A cancel through the same portal: answered 202, its publish lost; the sweeper sends the
     # cancel request row (the attempt count no longer rides in the task message).
     user = get_user_model().objects.create_superuser("rel-admin", "rel@example.test", "pw-rel-1")
-    token = Token.objects.create(user=user)
+    _, token = ApiToken.issue(user=user)
     requested = time.monotonic()
     response = requests.post(
         f"{stack.portal_url}/api/v1/orders/{order.pk}/cancel/",
-        headers={"Authorization": f"Token {token.key}"},
+        headers={"Authorization": f"Token {token}"},
         timeout=10,
     )
     assert response.status_code == 202 and response.json() == {"status": "queued"}
