@@ -1,4 +1,4 @@
-"""Who may see and do what (DESIGN.md §4). Tenant scoping lives here and nowhere else.
+"""Who may see and do what (docs/CONTRACT.md §4). Tenant scoping lives here and nowhere else.
 
 - super-admin (`is_superuser`): everything.
 - account manager (any other active user): only the tenants they are assigned to; read-only

@@ -1,4 +1,4 @@
-"""Authenticated encryption of secrets at rest (DESIGN.md §4, §8).
+"""Authenticated encryption of secrets at rest (docs/CONTRACT.md §4, §8).
 
 Stored forms:
 

@@ -8,7 +8,7 @@ one exception, `HttpError`, whose `kind` tells the caller what to do:
   429, 5xx): retry with back-off.
 - ``ambiguous``: the request bytes were written and the call then failed (read timeout, reset,
   disconnect): the other side may have acted. Callers of non-idempotent calls must check before
-  trying again (DESIGN.md §7).
+  trying again (docs/CONTRACT.md §7).
 
 Nothing else in the project imports `requests`.
 """

@@ -1,4 +1,4 @@
-"""Tenants, their package catalog and the audit trail of every change (DESIGN.md §4)."""
+"""Tenants, their package catalog and the audit trail of every change (docs/CONTRACT.md §4)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ LEVER_BASE_URL_PRESETS = {
     "eu": "https://api.eu.lever.co/v1",
 }
 
-# The secret columns, by the names `tenants set-secret` uses (DESIGN.md §8).
+# The secret columns, by the names `tenants set-secret` uses (docs/CONTRACT.md §8).
 SECRET_FIELDS = {
     "lever-api-key": "lever_api_key",
     "lever-signature-token": "lever_signature_token",
@@ -46,7 +46,7 @@ class Tenant(models.Model):
     lever_base_url = models.URLField(max_length=300, default=LEVER_BASE_URL_PRESETS["production"])
     lever_api_key = EncryptedSecretField()
     lever_signature_token = EncryptedSecretField()
-    # Kept valid during a change-over until `tenants retire-token` (lever-api.md, Webhooks).
+    # Kept valid during a change-over until `tenants retire-token` (docs/LEVER.md, Webhooks).
     lever_signature_token_previous = EncryptedSecretField()
     signature_token_confirmed_at = models.DateTimeField(null=True, blank=True)
     trigger_stage_ids = models.JSONField(default=list, blank=True)

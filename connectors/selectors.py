@@ -1,4 +1,4 @@
-"""Reads for the tenant pages, the admin and `manage.py tenants` (DESIGN.md §4).
+"""Reads for the tenant pages, the admin and `manage.py tenants` (docs/CONTRACT.md §4).
 
 Tenant scoping itself lives in connectors/access.py; these build on it. Nothing here returns a
 secret's value: credentials come back as "set or not" and the masked form (`••••` + last 4).

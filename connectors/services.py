@@ -1,4 +1,4 @@
-"""Writes to tenants, their credentials, packages and account managers (DESIGN.md §4).
+"""Writes to tenants, their credentials, packages and account managers (docs/CONTRACT.md §4).
 
 The set-up pages, the Django admin and `manage.py tenants` all call these functions, so every
 change is validated the same way and audited the same way: one TenantAuditEntry per changed
@@ -63,7 +63,7 @@ SECRET_LABELS = {
     "backcheck-client-secret": "Backcheck client secret",
 }
 
-# Lever keys and signature tokens are opaque printable strings (lever-api.md); a space, a
+# Lever keys and signature tokens are opaque printable strings (docs/LEVER.md); a space, a
 # newline or a pasted "Bearer …" is a copy-paste accident, refused rather than stored.
 _LEVER_SECRET = re.compile(r"^[\x21-\x7e]{20,200}$")
 # OAuth2 client credentials are VSCHAR (RFC 6749 appendix A): printable ASCII.
@@ -344,7 +344,7 @@ def tenant_set_secret(*, tenant: Tenant, actor: Actor, name: str, value: str) ->
 
     A new Lever signature token does not end the old one: Lever may still be delivering with it,
     so the current token becomes the previous one and both verify until
-    `tenant_retire_previous_token` (lever-api.md, "The signature token can change").
+    `tenant_retire_previous_token` (docs/LEVER.md, "The signature token can change").
     """
     # A `with` block, not the @transaction.atomic decorator: a decorator's wrapper frame would
     # hold `value` in its kwargs, out of reach of @sensitive_variables in error reports.
@@ -522,7 +522,7 @@ def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: 
         tag = str(values["lever_tag"] or "").strip()
         if len(tag) > 200:
             raise ValidationError({"lever_tag": "The Lever tag is longer than 200 characters."})
-        # Resolution takes the first matching tag (DESIGN.md §4): two packages on one tag would
+        # Resolution takes the first matching tag (docs/CONTRACT.md §4): two packages on one tag would
         # make the choice depend on ordering, so a tag names one package.
         if tag and tenant.packages.exclude(pk=exclude_pk).filter(lever_tag__iexact=tag).exists():
             raise ValidationError({"lever_tag": f"Another package already uses the tag {tag!r}."})

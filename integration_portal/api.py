@@ -1,4 +1,4 @@
-"""One JSON error shape for every API response (DESIGN.md §5):
+"""One JSON error shape for every API response (docs/CONTRACT.md §5):
 `{"error": "<code>", "detail": "<sentence>", "fields": {"<field>": ["<problem>"]}}`.
 """
 

@@ -5,7 +5,7 @@ Three sources, so that no write path of the order flow has to know about metrics
 - Request counters, kept by `MetricsMiddleware` for the two inbound endpoints (by URL name), with
   the HTTP status and the outcome: the JSON `status` of a 200 (accepted, test, duplicate, ignored,
   applied, stale, rejected) or the `error` code of anything else (not_found, invalid_signature…).
-  4xx are counted here, since nothing is written for them (DESIGN.md §5).
+  4xx are counted here, since nothing is written for them (docs/CONTRACT.md §5).
 - Database aggregates computed at scrape time by `OutboxCollector`: note delivery attempts by
   outcome and latency, retries, the outbox and inbound backlog by state, the oldest waiting note.
   The tables are the truth and history is never pruned, so these are exact counters shared by

@@ -1,4 +1,4 @@
-"""Settings, read from the environment (DESIGN.md §8).
+"""Settings, read from the environment (docs/CONTRACT.md §8).
 
 Every name below is part of the operator contract: keep them as they are. A `.env` file in the
 project root is read when present (`make run` writes one for the demo). Production
@@ -57,7 +57,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
 
-# --- behaviour knobs (DESIGN.md §8; defaults are the contract) ------------------------------
+# --- behaviour knobs (docs/CONTRACT.md §8; defaults are the contract) ------------------------------
 LEVER_WEBHOOK_MAX_AGE_S = env.int("LEVER_WEBHOOK_MAX_AGE_S", default=1209600)
 LEVER_WEBHOOK_MAX_SKEW_S = env.int("LEVER_WEBHOOK_MAX_SKEW_S", default=300)
 OUTBOX_SWEEP_INTERVAL_S = env.int("OUTBOX_SWEEP_INTERVAL_S", default=60)
@@ -155,7 +155,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-    # A cut database must surface as a fast 503, not a hung request (DESIGN.md §5).
+    # A cut database must surface as a fast 503, not a hung request (docs/CONTRACT.md §5).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT_S", default=3)
     )
@@ -178,7 +178,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # The outbox sweeper, not the visibility timeout, recovers lost work (DESIGN.md §7);
+        # The outbox sweeper, not the visibility timeout, recovers lost work (docs/CONTRACT.md §7);
         # a long timeout only avoids a second copy of a slow task.
         "visibility_timeout": 3600,
         "socket_connect_timeout": 2,

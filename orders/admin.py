@@ -1,6 +1,6 @@
 """Django admin for every orders model — super-admins only, read-only, nothing deletable.
 
-History is never deleted (DESIGN.md §7): every model here refuses delete, add and edit. What an
+History is never deleted (docs/CONTRACT.md §7): every model here refuses delete, add and edit. What an
 operator may do to a case goes through the same services as the dashboard, as admin actions
 (resync, cancel, replay/skip a note, replay an event), so the audit rows are written the same way.
 The callback password (while pending) and its hash are never shown.

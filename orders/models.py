@@ -1,4 +1,4 @@
-"""Orders and everything that happens to them (DESIGN.md §2, §3, §7).
+"""Orders and everything that happens to them (docs/CONTRACT.md §2, §3, §7).
 
 - `InboundEvent`: every Lever webhook and Backcheck callback, stored before it is acknowledged.
 - `Order`: one screening order for one Lever opportunity; `ScreeningService` its services.
@@ -41,7 +41,7 @@ class InboundEvent(models.Model):
     event_type = models.CharField(
         max_length=64
     )  # candidateStageChange, verifyConnection, screening
-    # Lever's envelope `token` and `id`, each unique per tenant (lever-api.md, Delivery). NULL,
+    # Lever's envelope `token` and `id`, each unique per tenant (docs/LEVER.md, Delivery). NULL,
     # not "", when absent, so that the conditional unique constraints skip them.
     lever_token = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     lever_event_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
@@ -115,7 +115,7 @@ class Order(models.Model):
     trigger_stage_id = models.CharField(max_length=100, blank=True)
     launched_by = models.CharField(max_length=150, blank=True)  # "webhook" or the user who launched
 
-    # One active order per (tenant, opportunity), enforced by the database (DESIGN.md §4).
+    # One active order per (tenant, opportunity), enforced by the database (docs/CONTRACT.md §4).
     is_active = models.BooleanField(default=True)
     submit_state = models.CharField(
         max_length=16, choices=SubmitState.choices, default=SubmitState.PENDING
@@ -141,7 +141,7 @@ class Order(models.Model):
     callback_username = models.CharField(max_length=100, unique=True)
     callback_password_hash = models.CharField(max_length=128)
     # The password itself is kept (encrypted) only until Backcheck has accepted the order, so a
-    # retried create sends the same credentials; it is wiped on acceptance (DESIGN.md §6).
+    # retried create sends the same credentials; it is wiped on acceptance (docs/CONTRACT.md §6).
     pending_callback_password = EncryptedSecretField()
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -245,7 +245,7 @@ class StatusEvent(models.Model):
 
 
 class LeverNote(models.Model):
-    """A note to post on the candidate in Lever: the outbox row (DESIGN.md §3, §7)."""
+    """A note to post on the candidate in Lever: the outbox row (docs/CONTRACT.md §3, §7)."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -282,7 +282,7 @@ class LeverNote(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     requeued_at = models.DateTimeField(null=True, blank=True)  # by the sweeper
-    # Set when an attempt may have reached Lever (DESIGN.md §7): look before posting again.
+    # Set when an attempt may have reached Lever (docs/CONTRACT.md §7): look before posting again.
     check_before_send_since = models.DateTimeField(null=True, blank=True)
     lever_note_id = models.CharField(max_length=100, blank=True)
     last_error = models.TextField(blank=True)

@@ -1,4 +1,4 @@
-"""Texts of the notes posted to the candidate in Lever (DESIGN.md §3, exact), and when to post.
+"""Texts of the notes posted to the candidate in Lever (docs/CONTRACT.md §3, exact), and when to post.
 
 Pure functions of `OrderView`s: the outbox stores the rendered text, so what the dashboard shows,
 what the golden fixture pins and what Lever receives are the same string.
@@ -32,7 +32,7 @@ def render_order_note(view: OrderView, *, package_name: str | None) -> str:
     lines = [HEADER, f"Status: {LEVER_STATUS[view.status]}"]
     lines += _line("Reference number", view.order_number)
     lines += _line("Package", package_name)
-    # The order's score is withheld until the order is Completed (DESIGN.md §2).
+    # The order's score is withheld until the order is Completed (docs/CONTRACT.md §2).
     lines += _line("Results Score", view.score if view.status == "Completed" else None)
     lines += _line("Results Report", http_url(view.report_url))
     lines += _line("Completed Date", _date(view.completed_at))
@@ -54,7 +54,7 @@ def render_piecemeal_note(view: OrderView, *, cma: bool) -> str:
     lines += _line("Status", view.piecemeal_status)
     lines += _line("Reference number", view.order_number)
     # With client matrix adjudication the client adjudicates the whole file, so no service score
-    # may show until every service is complete (DESIGN.md §2).
+    # may show until every service is complete (docs/CONTRACT.md §2).
     show_scores = not cma or all(service.is_complete for service in view.services)
     for service in view.services:
         lines.append("")
@@ -93,7 +93,7 @@ def render_no_package_note(
     if unique_tags:
         fix = f"Add one of these tags: {', '.join(unique_tags)}"
     else:
-        # DESIGN.md §3 only words the case with tags; with none in the catalog there is nothing
+        # docs/CONTRACT.md §3 only words the case with tags; with none in the catalog there is nothing
         # for the recruiter to add, so point at the one thing that helps instead of an empty list.
         fix = "Ask your Backcheck account manager to set a default package"
     return _error_note(
@@ -105,7 +105,7 @@ def render_no_package_note(
 def notes_for_decision(
     decision: Decision, *, piecemeal: bool, cma: bool, package_name: str | None
 ) -> list[tuple[str, str]]:
-    """The notes one decision posts, as [(kind, text)], piecemeal first (DESIGN.md §3).
+    """The notes one decision posts, as [(kind, text)], piecemeal first (docs/CONTRACT.md §3).
 
     Stale, duplicate and rejected snapshots change nothing, so they post nothing.
     """
@@ -125,7 +125,7 @@ def notes_for_decision(
             notes.append((NOTE_KIND_PIECEMEAL, text))
 
     # Order-level note: on a status change, and on a corrected score or report on a Completed
-    # order (DESIGN.md §3).
+    # order (docs/CONTRACT.md §3).
     status_changed = new.status != old.status
     completed_corrected = new.status == "Completed" and (
         new.score != old.score or new.report_url != old.report_url

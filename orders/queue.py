@@ -1,6 +1,6 @@
 """Publishing tasks without ever failing or hanging the request that stored the work.
 
-The row is the source of truth (DESIGN.md §7): if the broker is down when a row commits, the
+The row is the source of truth (docs/CONTRACT.md §7): if the broker is down when a row commits, the
 publish is logged and dropped, and the beat sweeper re-enqueues the row later. So an outage of
 Redis costs latency, never an event.
 

@@ -1,4 +1,4 @@
-"""The order state machine (DESIGN.md §2), as pure functions over frozen values.
+"""The order state machine (docs/CONTRACT.md §2), as pure functions over frozen values.
 
 No database and no Django here on purpose: the callback service, the reconciler, the soak test's
 reference model and the dashboard all decide with this one implementation, so "what would happen
@@ -18,7 +18,7 @@ from typing import Any, Literal
 from connectors.backcheck.schema import Screening, Service
 from connectors.http import clean_provider_text
 
-# Backcheck order status → the name shown in Lever (DESIGN.md §2).
+# Backcheck order status → the name shown in Lever (docs/CONTRACT.md §2).
 LEVER_STATUS: dict[str, str] = {
     "Initiated": "New",
     "In Progress": "In Progress",
@@ -27,7 +27,7 @@ LEVER_STATUS: dict[str, str] = {
     "Completed": "Completed",
 }
 
-# Tie-break for two snapshots with the same `updatedAt` (DESIGN.md §2):
+# Tie-break for two snapshots with the same `updatedAt` (docs/CONTRACT.md §2):
 # Initiated < In Progress < Error < Completed = Canceled.
 STATUS_RANK: dict[str, int] = {
     "Initiated": 0,
@@ -37,7 +37,7 @@ STATUS_RANK: dict[str, int] = {
     "Canceled": 3,
 }
 
-# Status changes the provider may make (DESIGN.md §2). Staying in the same status is always
+# Status changes the provider may make (docs/CONTRACT.md §2). Staying in the same status is always
 # allowed and is not listed; Completed and Canceled are terminal for the status.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "Initiated": frozenset({"In Progress", "Error", "Canceled", "Completed"}),
@@ -48,7 +48,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 TERMINAL_STATUSES = frozenset({"Completed", "Canceled"})
-# Only these block a new order for the same opportunity (DESIGN.md §2, §4).
+# Only these block a new order for the same opportunity (docs/CONTRACT.md §2, §4).
 ACTIVE_STATUSES = frozenset({"Initiated", "In Progress"})
 
 Outcome = Literal["applied", "stale", "duplicate", "rejected"]
@@ -56,7 +56,7 @@ Outcome = Literal["applied", "stale", "duplicate", "rejected"]
 
 def _utc(value: datetime | None) -> datetime | None:
     # Backcheck may send any offset; the view keeps UTC so equality, JSON and note dates
-    # (which are UTC, DESIGN.md §3) never depend on the sender's offset.
+    # (which are UTC, docs/CONTRACT.md §3) never depend on the sender's offset.
     return value.astimezone(UTC) if value is not None else None
 
 
@@ -225,7 +225,7 @@ def apply_snapshot(
     Checked in this order: duplicate (same canonical payload already recorded), stale (ordering
     key strictly older than the newest applied snapshot), rejected (a transition the table
     forbids, or a service going back from Complete), otherwise applied: the snapshot replaces the
-    view, since Backcheck sends the whole object on every change (DESIGN.md §6).
+    view, since Backcheck sends the whole object on every change (docs/CONTRACT.md §6).
     """
     if snapshot.canonical_hash() in seen_hashes:
         return Decision(

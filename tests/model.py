@@ -1,4 +1,4 @@
-"""A pure reference model of one order (DESIGN.md §2–3), for the soak test.
+"""A pure reference model of one order (docs/CONTRACT.md §2–3), for the soak test.
 
 Given the screening Backcheck returned on create and the callback bodies in the order the portal
 received them, it predicts the order's final view and the exact notes Lever must hold. It reuses
@@ -25,7 +25,7 @@ class ModelOrder:
 
 
 def _post(model: ModelOrder, text: str) -> None:
-    # DESIGN.md §3: a note equal to the previous note of the same order is not posted.
+    # docs/CONTRACT.md §3: a note equal to the previous note of the same order is not posted.
     if not model.notes or model.notes[-1] != text:
         model.notes.append(text)
 

@@ -1,4 +1,4 @@
-"""Backcheck screening API client (DESIGN.md §6), on the one HTTP choke point.
+"""Backcheck screening API client (docs/CONTRACT.md §6), on the one HTTP choke point.
 
 Auth is OAuth2 client credentials. Access tokens are kept in this process's memory only (never in
 Django's cache, never next to the client secret) until shortly before they expire, shared by every

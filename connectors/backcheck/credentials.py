@@ -1,4 +1,4 @@
-"""Per-order callback credentials (DESIGN.md §6).
+"""Per-order callback credentials (docs/CONTRACT.md §6).
 
 Each order gets its own random username and password; Backcheck sends them back as HTTP Basic on
 every callback. Only an HMAC-SHA256 of the password under `CALLBACK_HMAC_KEY` is stored. A slow

@@ -1,4 +1,4 @@
-"""A fake Backcheck (DESIGN.md §6, §9): real HTTP on 127.0.0.1, for tests, the demo and benches.
+"""A fake Backcheck (docs/CONTRACT.md §6, §9): real HTTP on 127.0.0.1, for tests, the demo and benches.
 
     with FakeBackcheck(step_seconds=0.05) as fake:       # tests: a random free port
         client = BackcheckClient(base_url=fake.url, client_id=fake.client_id, ...)

@@ -1,6 +1,6 @@
-"""From a Lever opportunity to a Backcheck candidate (DESIGN.md §6).
+"""From a Lever opportunity to a Backcheck candidate (docs/CONTRACT.md §6).
 
-Lever keeps one free-text `name` per candidate (lever-api.md); Backcheck wants a given and a family
+Lever keeps one free-text `name` per candidate (docs/LEVER.md); Backcheck wants a given and a family
 name, so the split is a fixed rule the recruiter can predict, not a guess per culture.
 """
 
@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 # Lowercase only: "Van Halen" is a given name followed by a family name, "van Halen" is a family
-# name with its particle (DESIGN.md §6).
+# name with its particle (docs/CONTRACT.md §6).
 NAME_PARTICLES = frozenset({"van", "von", "de", "der", "da", "di", "du", "le", "la", "del", "dos"})
 
 
 class MissingEmail(Exception):
     """The opportunity has no email address: Backcheck cannot invite the candidate.
 
-    The caller turns this into a Lever Error note (DESIGN.md §3), never into an order.
+    The caller turns this into a Lever Error note (docs/CONTRACT.md §3), never into an order.
     """
 
 

@@ -1,7 +1,7 @@
-"""The Backcheck screening object (DESIGN.md §6), parsed strictly.
+"""The Backcheck screening object (docs/CONTRACT.md §6), parsed strictly.
 
 Used for API responses and for callbacks alike. Unknown statuses and scores are rejected, never
-guessed (DESIGN.md §2): the callback endpoint turns `SchemaError` into a 400 naming the field.
+guessed (docs/CONTRACT.md §2): the callback endpoint turns `SchemaError` into a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class SchemaError(ValueError):
         self.field = field
         self.problem = problem
         # True when the shape is right but a status/score value is not in the vocabulary:
-        # the callback endpoint checks credentials before answering those (DESIGN.md §5).
+        # the callback endpoint checks credentials before answering those (docs/CONTRACT.md §5).
         self.unknown_value = unknown_value
 
 

@@ -1,4 +1,4 @@
-"""The screening lifecycle the fake Backcheck plays, as pure functions (DESIGN.md §2, §6).
+"""The screening lifecycle the fake Backcheck plays, as pure functions (docs/CONTRACT.md §2, §6).
 
 `apply_step` is the one implementation of every named state step; the fake server runs it on its
 live screenings and `standard_script_payloads` runs it on a fixed timeline, so the committed golden
@@ -148,7 +148,7 @@ def apply_step(
     else:
         raise StepError(f"Unknown step {step!r}; state steps are: {', '.join(STATE_STEPS)}.")
     if step in ("consent", "complete-service", "complete"):
-        # DESIGN.md §2: In Production while any service is unfinished, Fulfilled when all are.
+        # docs/CONTRACT.md §2: In Production while any service is unfinished, Fulfilled when all are.
         done = step == "complete" or (
             bool(services) and all(service["status"] == "Complete" for service in services)
         )

@@ -1,4 +1,4 @@
-"""Lever Data API client: one method per call we make, typed answers (lever-api.md).
+"""Lever Data API client: one method per call we make, typed answers (docs/LEVER.md).
 
 All HTTP goes through `connectors.http.HttpClient` (timeouts, User-Agent, error classification).
 What this layer adds: Basic auth with the tenant's key, the per-key rate limiter asked before
@@ -16,7 +16,7 @@ from urllib.parse import quote
 from connectors.http import HttpClient, HttpError, HttpResponse, NotConfigured
 from connectors.lever.ratelimit import Limiter, get_limiter
 
-PAGE_LIMIT = 100  # Lever's maximum `limit` (lever-api.md, Responses)
+PAGE_LIMIT = 100  # Lever's maximum `limit` (docs/LEVER.md, Responses)
 MAX_PAGES = 1000  # a server that never stops saying hasNext must not loop us forever
 # Without Retry-After/X-RateLimit-Reset a 429 blocks the key for BASE·2^(n-1) s (n = 429s in a
 # row), capped, with jitter so that the workers of one tenant do not all return at once.
@@ -218,7 +218,7 @@ class LeverClient:
         self.limiter = limiter if limiter is not None else get_limiter()
         # Requests whose limiter slot was booked beforehand (see `reserve`).
         self._prepaid = prepaid
-        # Lever's API keys are Basic auth user names with an empty password (lever-api.md).
+        # Lever's API keys are Basic auth user names with an empty password (docs/LEVER.md).
         self._http = HttpClient(
             base_url,
             auth=(api_key, ""),
@@ -394,7 +394,7 @@ class LeverClient:
         perform_as: str | None = None,
         notify_followers: bool = False,
     ) -> str:
-        """Post a note; returns its id. Lever has no idempotency key (see DESIGN.md §7)."""
+        """Post a note; returns its id. Lever has no idempotency key (see docs/CONTRACT.md §7)."""
         params = {"perform_as": perform_as} if perform_as else None
         body: dict[str, Any] = {"value": value, "secret": bool(secret)}
         if notify_followers:

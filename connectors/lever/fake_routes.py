@@ -126,7 +126,7 @@ def _opportunity_route(
         )
         if note is None:
             raise _not_found(f"notes {rest[1]}")
-        if note.get("source") != "api":  # lever-api.md: only notes created through the API
+        if note.get("source") != "api":  # docs/LEVER.md: only notes created through the API
             raise ApiError(403, "ForbiddenError", "Only notes created through the API can change")
         if method == "DELETE":
             note["deletedAt"] = _now_ms()

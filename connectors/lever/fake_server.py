@@ -1,4 +1,4 @@
-"""A fake Lever (real HTTP on 127.0.0.1) that behaves like lever-api.md, for tests and the demo.
+"""A fake Lever (real HTTP on 127.0.0.1) that behaves like docs/LEVER.md, for tests and the demo.
 
     python -m connectors.lever.fake_server --port 8101 [--seed-demo API_KEY SIGNATURE_TOKEN]
 
@@ -139,7 +139,7 @@ def _now_ms() -> int:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # Lever counts a 3xx answer as a failed delivery (lever-api.md, Delivery): never follow one.
+    # Lever counts a 3xx answer as a failed delivery (docs/LEVER.md, Delivery): never follow one.
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 

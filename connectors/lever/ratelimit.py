@@ -1,4 +1,4 @@
-"""Per-API-key rate limiting for outbound Lever calls (lever-api.md "Rate limit", DESIGN.md §7).
+"""Per-API-key rate limiting for outbound Lever calls (docs/LEVER.md "Rate limit", docs/CONTRACT.md §7).
 
 Lever meters every API key with a token bucket of 10 requests/s and bursts of up to 20, and says
 the burst is "when possible", not promised. We therefore allow 10/s sustained with a burst of 10

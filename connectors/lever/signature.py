@@ -1,4 +1,4 @@
-"""Lever webhook authenticity and freshness (lever-api.md, Webhooks → Signature).
+"""Lever webhook authenticity and freshness (docs/LEVER.md, Webhooks → Signature).
 
 signature = hex(HMAC-SHA256(key=<signature token>, message=token + str(triggeredAt)))
 

@@ -1,6 +1,6 @@
-"""The two inbound endpoints: Lever webhooks and Backcheck callbacks (DESIGN.md §5, §6).
+"""The two inbound endpoints: Lever webhooks and Backcheck callbacks (docs/CONTRACT.md §5, §6).
 
-Verify, validate, store, enqueue, answer — in the order DESIGN.md §5 fixes, first failure wins.
+Verify, validate, store, enqueue, answer — in the order docs/CONTRACT.md §5 fixes, first failure wins.
 Nothing is written for a 4xx. A database error anywhere is a 503 (so the sender retries), via
 the project's exception handler.
 """
@@ -147,7 +147,7 @@ class LeverWebhookView(APIView):
                 return _unknown_webhook()
             verified = _signed_by(tenant, body)
         if body.get("data") == {}:
-            # Verify Connection: answered even before we know the token (lever-api.md).
+            # Verify Connection: answered even before we know the token (docs/LEVER.md).
             try:
                 result = lever_test_delivery_store(
                     tenant=tenant, body=body, raw=raw.decode(), verified=verified

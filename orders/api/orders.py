@@ -1,4 +1,4 @@
-"""Order API (DESIGN.md §5): session or token auth, tenant-scoped; another tenant's order → 404."""
+"""Order API (docs/CONTRACT.md §5): session or token auth, tenant-scoped; another tenant's order → 404."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Inbound events: store Lever webhooks and Backcheck callbacks, and process stage changes.
 
-Storing is all a request does (DESIGN.md §5, §7); a worker turns an accepted stage change into
+Storing is all a request does (docs/CONTRACT.md §5, §7); a worker turns an accepted stage change into
 an order. Every outcome, including "no order", is recorded on the event with its reason.
 """
 
@@ -204,7 +204,7 @@ def _finish(
 
 
 def resolve_package(tenant: Tenant, opportunity: Opportunity) -> Package | None:
-    """First match wins: an opportunity tag, then a posting tag, then the default (DESIGN.md §4).
+    """First match wins: an opportunity tag, then a posting tag, then the default (docs/CONTRACT.md §4).
 
     Tags compare case-insensitively and trimmed: Lever shows tags as typed, and a recruiter's
     "background check" should match a catalog's "Background Check".
@@ -256,7 +256,7 @@ def _process(event: InboundEvent) -> Retry | None:
 
 
 def inbound_process(*, event_id: int) -> Retry | None:
-    """Turn an accepted stage change into an order (DESIGN.md §4)."""
+    """Turn an accepted stage change into an order (docs/CONTRACT.md §4)."""
     return outbox.run(INBOUND_JOB, event_id, _process)
 
 
@@ -273,7 +273,7 @@ def _handle_stage_change(event: InboundEvent) -> None:
     data = body["data"]
     opportunity_id, to_stage = data["opportunityId"], data["toStageId"]
     with LeverClient.for_tenant(tenant) as lever:
-        # The webhook's `data` is not signed: re-read the opportunity (DESIGN.md §4).
+        # The webhook's `data` is not signed: re-read the opportunity (docs/CONTRACT.md §4).
         opportunity = lever.get_opportunity(opportunity_id)
         if opportunity.posting_tags and "postings" in (tenant.lever_permission_warnings or {}):
             permission_restored(tenant_id=tenant.pk, read="postings")  # a posting was read

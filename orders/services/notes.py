@@ -1,4 +1,4 @@
-"""The Lever note outbox (DESIGN.md §3, §7).
+"""The Lever note outbox (docs/CONTRACT.md §3, §7).
 
 Notes of one order are delivered in order: only the oldest undelivered note of a group (an order,
 or for notes without an order the tenant's opportunity) is ever sent. A note that fails for good
@@ -35,7 +35,7 @@ from orders.services.extras import EXTRA_KINDS, extra_send
 logger = logging.getLogger(__name__)
 
 # How far back from the start of an ambiguous attempt a note of ours counts as that attempt
-# (DESIGN.md §7: "created since the attempt started (−60 s)").
+# (docs/CONTRACT.md §7: "created since the attempt started (−60 s)").
 AMBIGUOUS_LOOKBACK = timedelta(seconds=60)
 # Notes delivered back to back by one task before it hands over (keeps one busy order from
 # holding a worker slot for long).
@@ -114,10 +114,10 @@ def note_enqueue(
     inbound_event: InboundEvent | None = None,
     is_resync: bool = False,
 ) -> LeverNote | None:
-    """Add a note to the outbox; None when it would repeat the previous note (DESIGN.md §3)."""
+    """Add a note to the outbox; None when it would repeat the previous note (docs/CONTRACT.md §3)."""
     group = _group_for(tenant=tenant, order=order, opportunity_id=opportunity_id)
     if order is not None and not is_resync and kind not in EXTRA_KINDS:
-        # Per order, a note equal to the previous one says nothing new (DESIGN.md §3). Notes
+        # Per order, a note equal to the previous one says nothing new (docs/CONTRACT.md §3). Notes
         # without an order ("cannot order" errors) are repeated: each answers a new stage move.
         previous = (
             group.exclude(state=LeverNote.State.SKIPPED)

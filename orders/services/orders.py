@@ -1,5 +1,5 @@
 """Writes on orders: open, submit to Backcheck, apply a screening snapshot, cancel, resync,
-reconcile (DESIGN.md §2–§4, §6, §7)."""
+reconcile (docs/CONTRACT.md §2–§4, §6, §7)."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def order_open(
 ) -> Order:
     """Commit the order and its callback credentials, then submit it on commit.
 
-    The row and its credentials exist before the create request (DESIGN.md §6), so any callback
+    The row and its credentials exist before the create request (docs/CONTRACT.md §6), so any callback
     can be authenticated. One active order per opportunity is a database constraint.
     """
     username, password = generate_callback_credentials()
@@ -364,7 +364,7 @@ def order_submit_replay(*, order: Order, actor: str) -> None:
 
 def _submit_failed(order: Order, exc: HttpError, attempts: int) -> None:
     error = str(exc)
-    # Refused, or out of attempts: the order ends in Error and Lever hears why (DESIGN.md §2).
+    # Refused, or out of attempts: the order ends in Error and Lever hears why (docs/CONTRACT.md §2).
     message = (
         f"Backcheck refused the order: {exc.message}"
         if exc.kind == "permanent"
@@ -756,7 +756,7 @@ def orders_due_for_reconcile(*, now=None):
 
 
 def order_reconcile(*, order_id: int) -> Decision | None:
-    """Read the screening from Backcheck and apply it like a callback (DESIGN.md §6)."""
+    """Read the screening from Backcheck and apply it like a callback (docs/CONTRACT.md §6)."""
     order = Order.objects.select_related("tenant").get(pk=order_id)
     if not order.screening_id:
         return None

@@ -1,6 +1,6 @@
 """Tests of the orders app.
 
-`screening()` and `service()` build provider payloads the way Backcheck sends them (DESIGN.md §6)
+`screening()` and `service()` build provider payloads the way Backcheck sends them (docs/CONTRACT.md §6)
 and parse them with the real schema parser, so the state machine is tested on exactly what the
 callback endpoint hands it.
 """

@@ -1,4 +1,4 @@
-"""The Backcheck callback endpoint, check by check in DESIGN.md §5's order, and what it applies."""
+"""The Backcheck callback endpoint, check by check in docs/CONTRACT.md §5's order, and what it applies."""
 
 from __future__ import annotations
 

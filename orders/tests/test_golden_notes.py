@@ -1,5 +1,5 @@
 """The standard script's callbacks, replayed through the state machine, post exactly the notes of
-the hand-written oracle `fixtures/standard_script_notes.json` (DESIGN.md §3, §9).
+the hand-written oracle `fixtures/standard_script_notes.json` (docs/CONTRACT.md §3, §9).
 
 The callbacks are the fake Backcheck's committed golden fixture, so the fake, the state machine and
 the note texts cannot drift apart without this test failing.

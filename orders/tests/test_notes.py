@@ -1,4 +1,4 @@
-"""Lever note texts (DESIGN.md §3), compared as full strings, and when each note is posted."""
+"""Lever note texts (docs/CONTRACT.md §3), compared as full strings, and when each note is posted."""
 
 from __future__ import annotations
 

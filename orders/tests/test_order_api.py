@@ -1,4 +1,4 @@
-"""Order API (DESIGN.md §5): tenant-scoped list/detail, resync and cancel."""
+"""Order API (docs/CONTRACT.md §5): tenant-scoped list/detail, resync and cancel."""
 
 from __future__ import annotations
 

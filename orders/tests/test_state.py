@@ -1,4 +1,4 @@
-"""The order state machine (DESIGN.md §2): transitions, ordering, duplicates, corrections."""
+"""The order state machine (docs/CONTRACT.md §2): transitions, ordering, duplicates, corrections."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ CRIM = ("svc_crim", "Criminal Record Check")
 EMP = ("svc_emp", "Employment Verification")
 STATUSES = ["Initiated", "In Progress", "Error", "Completed", "Canceled"]
 
-# DESIGN.md §2, written out by hand so the test does not just read the table back to itself.
+# docs/CONTRACT.md §2, written out by hand so the test does not just read the table back to itself.
 ALLOWED = {
     ("Initiated", "In Progress"),
     ("Initiated", "Error"),

@@ -1,4 +1,4 @@
-"""The beat sweeper's choices (DESIGN.md §7): what it re-enqueues, and how often.
+"""The beat sweeper's choices (docs/CONTRACT.md §7): what it re-enqueues, and how often.
 
 A row is re-enqueued once it has been stuck for OUTBOX_LEASE_S, and then at most once per lease:
 its copy may be waiting behind a backlog, and one more copy every sweep would grow that backlog.

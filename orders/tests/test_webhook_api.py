@@ -1,4 +1,4 @@
-"""The Lever webhook endpoint, check by check in DESIGN.md §5's order."""
+"""The Lever webhook endpoint, check by check in docs/CONTRACT.md §5's order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fault 4: the process dies between commit and enqueue (DESIGN.md §7): webhooks, callbacks and
+"""Fault 4: the process dies between commit and enqueue (docs/CONTRACT.md §7): webhooks, callbacks and
 cancellations.
 
 The portal process's broker URL points at a closed port, so every publish after a commit fails,

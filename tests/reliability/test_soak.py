@@ -1,6 +1,6 @@
 """Fault 7: a bounded mixed soak — several tenants, concurrent and duplicated webhooks, callbacks
 duplicated and reordered, Lever failing now and then — and then EVERY order's final state and
-note sequence compared with the pure model of DESIGN.md §2–3 (tests/model.py)."""
+note sequence compared with the pure model of docs/CONTRACT.md §2–3 (tests/model.py)."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
         assert outcomes == model.outcomes, (script, outcomes, model.outcomes)
         compared += 1
 
-        # Hand-computed from DESIGN.md §2–3, independent of the model.
+        # Hand-computed from docs/CONTRACT.md §2–3, independent of the model.
         if not w.tenant.piecemeal:
             lines = [n.splitlines()[1] for n in live]
             expected = {

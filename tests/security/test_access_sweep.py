@@ -1,4 +1,4 @@
-"""Every URL in the URLconf, walked with get_resolver(): who may use it (DESIGN.md §4).
+"""Every URL in the URLconf, walked with get_resolver(): who may use it (docs/CONTRACT.md §4).
 
 A view nobody classified here fails the sweep, so a new page cannot be added without deciding
 who may use it. For each view: anonymous users are turned away; an account manager gets 404 for
@@ -35,7 +35,7 @@ PUBLIC = {
     "api-docs",
     "intake-page",
 }
-# Super-admin only: an account manager gets 403 (DESIGN.md §4 table).
+# Super-admin only: an account manager gets 403 (docs/CONTRACT.md §4 table).
 SUPER_ADMIN_ONLY = {
     "tenant-create",
     "tenant-edit",

@@ -1,4 +1,4 @@
-"""The two public write endpoints under attack (DESIGN.md §5): forged, stale, oversize and
+"""The two public write endpoints under attack (docs/CONTRACT.md §5): forged, stale, oversize and
 malformed requests are refused with nothing written anywhere; a replayed delivery creates
 nothing; one order's callback credentials do not open another order."""
 

@@ -13,7 +13,7 @@ from connectors.backcheck.mapping import (
 @pytest.mark.parametrize(
     ("name", "given", "family"),
     [
-        # DESIGN.md §6, verbatim.
+        # docs/CONTRACT.md §6, verbatim.
         ("Ada Lovelace", "Ada", "Lovelace"),
         ("José Núñez-O'Brien", "José", "Núñez-O'Brien"),
         ("Mary Ann van der Berg", "Mary Ann", "van der Berg"),

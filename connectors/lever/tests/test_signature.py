@@ -45,7 +45,7 @@ def test_recorded_stage_change_fixture_verifies_with_its_token():
 
 
 def test_unsigned_data_does_not_change_the_verdict():
-    # lever-api.md: `data` is not signed, which is why the worker re-reads the opportunity.
+    # docs/LEVER.md: `data` is not signed, which is why the worker re-reads the opportunity.
     body = load_fixture("candidate_stage_change.json")
     body["data"]["toStageId"] = "something-else"
     assert signature_matches(body, [VECTOR_KEY])

@@ -1,4 +1,4 @@
-"""`manage.py tenants …` — tenant set-up from the command line (DESIGN.md §8).
+"""`manage.py tenants …` — tenant set-up from the command line (docs/CONTRACT.md §8).
 
 The same services as the set-up pages; the audit trail names the actor "cli". Secrets are read
 from stdin (a prompt without echo on a terminal), never from argv, where they would land in shell

@@ -1,6 +1,6 @@
 """`manage.py replay {inbound|note} ID` and `manage.py replay --failed --tenant SLUG`.
 
-Re-runs a failed Lever event, or sends a failed Lever note again (DESIGN.md §8). `--failed`
+Re-runs a failed Lever event, or sends a failed Lever note again (docs/CONTRACT.md §8). `--failed`
 replays every failed note, failed Lever event, failed order submission and failed cancellation
 of one tenant, oldest first, so notes keep their per-order order.
 """
