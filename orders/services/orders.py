@@ -488,7 +488,7 @@ def order_apply_screening(
                 fields["is_active"] = True  # e.g. Error → In Progress with no newer order
             _sync_services(order, new)
             if first:
-                texts = [("order", render_order_note(new, package_name=order.package_name))]
+                texts = _first_notes(new, screening, tenant=tenant, package_name=order.package_name)
             else:
                 texts = notes_for_decision(
                     decision,
@@ -515,6 +515,38 @@ def order_apply_screening(
             )
         Order.objects.filter(pk=order.pk).update(**fields)
     return decision
+
+
+def _first_notes(
+    new: OrderView, screening: Screening, *, tenant: Tenant, package_name: str
+) -> list[tuple[str, str]]:
+    """The notes of the first snapshot an order gets.
+
+    That is normally Backcheck's answer to the create (Initiated: the New note). When the answer
+    was lost (the worker died after Backcheck had accepted the order), the first word is a later
+    callback or the re-read after the retried create. The order was submitted all the same, so
+    Lever gets the New note first, then the notes of the way from Initiated to where it is now.
+    """
+    if screening.status == "Initiated":
+        return [("order", render_order_note(new, package_name=package_name))]
+    submitted = dataclasses.replace(
+        screening,
+        status="Initiated",
+        piecemeal_status=None,
+        score=None,
+        report_url=None,
+        completed_at=None,
+        error=None,
+        services=(),
+    )
+    initiated = view_from_screening(submitted)
+    since = Decision(outcome="applied", reason="", old=initiated, new=new)
+    return [
+        ("order", render_order_note(initiated, package_name=package_name)),
+        *notes_for_decision(
+            since, piecemeal=tenant.piecemeal, cma=tenant.cma, package_name=package_name
+        ),
+    ]
 
 
 def _sync_services(order: Order, view: OrderView) -> None:
