@@ -59,14 +59,15 @@ class JobKind:
     model: type[models.Model]
     cap_setting: str
     service: str  # who is called: "Lever" or "Backcheck", for the plain-words reasons
-    state: str  # field names…
-    attempts: str
-    next_at: str
-    requeued: str
-    created: str
-    error: str
-    ready: str  # …and state values
+    ready: str  # state values…
     failed: str
+    # …and field names; the defaults are the ones the job models share.
+    state: str = "state"
+    attempts: str = "attempts"
+    next_at: str = "next_attempt_at"
+    requeued: str = "requeued_at"
+    created: str = "created_at"
+    error: str = "last_error"
     # The state of a claimed row and the field holding its lease. A kind without them keeps the
     # row `ready` while claimed and holds the lease in `next_at` (a claimed row is simply not due
     # until the lease ends).
