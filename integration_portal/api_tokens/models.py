@@ -23,6 +23,15 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_token() -> str:
+    """256 random bits, urlsafe. Never starting with "-": its prefix is what an operator types
+    after `api_token revoke`, where a leading dash would be read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
 class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -45,7 +54,7 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, *, user, name: str = "", days: int = DEFAULT_TTL_DAYS) -> tuple[ApiToken, str]:
         """A new token for `user`; returns the row and the token, which is not stored."""
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         row = cls.objects.create(
             user=user,
             name=name,

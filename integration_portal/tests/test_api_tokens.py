@@ -81,3 +81,10 @@ def test_the_upgrade_turns_plain_text_tokens_into_hashed_expiring_ones(client, a
         cursor.execute("DROP TABLE authtoken_token")
     assert _get(client, legacy).status_code == 200  # the same value keeps working ...
     assert ApiToken.objects.get().expires_at < timezone.now() + timedelta(days=91)  # ... a while
+
+
+def test_no_token_starts_with_a_dash_so_its_prefix_can_be_typed_after_revoke():
+    from integration_portal.api_tokens.models import new_token
+
+    # One urlsafe token in 64 started with "-": `api_token revoke -abc…` then failed to parse.
+    assert not any(new_token().startswith("-") for _ in range(2000))
