@@ -35,6 +35,14 @@ fakes, fast_retries, w = wired.fakes, wired.fast_retries, wired.w
 
 @pytest.fixture
 def alice_on(w, account_manager):
+    # PostgreSQL: these tests write from the test thread while the live server's thread reads
+    # and writes, which SQLite's shared in-memory test database answers with "table is locked".
+    from django.db import connection
+
+    from conftest import service_unavailable
+
+    if connection.vendor != "postgresql":
+        service_unavailable("the attention browser tests need PostgreSQL (DATABASE_URL)")
     w.tenant.account_managers.add(account_manager)
     return w
 
