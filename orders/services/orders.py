@@ -270,13 +270,11 @@ def order_reopen_for_submit(
                 pending_callback_password=password,
                 updated_at=timezone.now(),
             )
-            OrderAction.objects.create(order=locked, actor=actor, action="try_again")
-            order_record_fact(
-                order=locked,
-                source=StatusEvent.Source.ACTION,
-                actor=actor,
-                reason=f"Tried again: read from Lever, ordering package {package.name} "
-                f"({package.code}).",
+            _record_action(
+                locked,
+                actor,
+                "try_again",
+                f"Tried again: read from Lever, ordering package {package.name} ({package.code}).",
             )
     except IntegrityError:
         existing = active_order_for(tenant=order.tenant, opportunity_id=order.opportunity_id)
@@ -343,13 +341,7 @@ def order_submit_replay(*, order: Order, actor: str) -> None:
             raise ValueError("Only an order that never reached Backcheck can be sent again.")
         if not outbox.replay(SUBMIT_JOB, locked.pk, submit_error="", submit_requeued_at=None):
             raise ValueError("Only an order whose submission failed can be sent again.")
-        OrderAction.objects.create(order=locked, actor=actor, action="replay_submit")
-        order_record_fact(
-            order=locked,
-            source=StatusEvent.Source.ACTION,
-            actor=actor,
-            reason="Sending to Backcheck again.",
-        )
+        _record_action(locked, actor, "replay_submit", "Sending to Backcheck again.")
     from orders.tasks import submit_order
 
     enqueue(submit_order, order.pk)
@@ -510,6 +502,12 @@ def order_apply_screening(
     return decision
 
 
+def _record_action(order: Order, actor: str, action: str, reason: str) -> None:
+    """A person's action on a case: audited, and a line in the case's timeline."""
+    OrderAction.objects.create(order=order, actor=actor, action=action)
+    order_record_fact(order=order, source=StatusEvent.Source.ACTION, actor=actor, reason=reason)
+
+
 def _first_notes(
     new: OrderView, screening: Screening, *, tenant: Tenant, package_name: str
 ) -> list[tuple[str, str]]:
@@ -577,13 +575,7 @@ def order_request_cancel(*, order: Order, actor: str) -> CancelRequest:
         if request is None:
             request = CancelRequest.objects.create(order=locked, requested_by=actor)
             Order.objects.filter(pk=locked.pk).update(cancel_requested_at=timezone.now())
-            OrderAction.objects.create(order=locked, actor=actor, action="cancel")
-            order_record_fact(
-                order=locked,
-                source=StatusEvent.Source.ACTION,
-                actor=actor,
-                reason="Cancellation requested.",
-            )
+            _record_action(locked, actor, "cancel", "Cancellation requested.")
     from orders.tasks import cancel_order
 
     enqueue(cancel_order, order.pk)

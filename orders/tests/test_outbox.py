@@ -23,6 +23,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import service_unavailable
 from orders import outbox
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
 from orders.services.inbound import INBOUND_JOB, inbound_events_sweep
@@ -364,7 +365,7 @@ def test_claiming_one_row_twice_has_exactly_one_winner(w, kind):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_of_one_note_have_exactly_one_winner(w):
     if connection.vendor != "postgresql":
-        pytest.skip("row locking needs PostgreSQL")
+        service_unavailable("row locking needs PostgreSQL (DATABASE_URL)")
     order = submitted_order(w)
     note = LeverNote.objects.get(order=order)
     barrier = threading.Barrier(8)
