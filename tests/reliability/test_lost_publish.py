@@ -23,6 +23,7 @@ from tests.reliability.conftest import (
     record,
     stage_body,
 )
+from tests.e2e.conftest import wait_until
 
 pytestmark = [pytest.mark.e2e]
 
@@ -60,7 +61,12 @@ def test_work_committed_but_never_published_is_delivered_by_the_sweeper(stack, f
     assert callback_to_note <= LEASE + SWEEP + 2.0, callback_to_note
     assert [n.splitlines()[1] for n in notes] == ["Status: New", "Status: In Progress"]
     assert "could not publish" in stack.procs[0].output()
-    assert LeverNote.objects.filter(order=order, state="delivered").count() == 2
+    # Lever has the note before the worker records the delivery: wait for the row, not the fake.
+    wait_until(
+        lambda: LeverNote.objects.filter(order=order, state="delivered").count() == 2,
+        timeout=5,
+        message="both notes recorded as delivered",
+    )
     time.sleep(SWEEP * 2)  # a later sweep finds nothing left to send
     assert len(w.notes("ada")) == 2
 
