@@ -1,7 +1,7 @@
 """Benchmark: notes per worker CPU-second, and 100 tenants of skewed demand on two processes.
 
     .venv/bin/python -m bench.worker_throughput            # 1,000-note flood, 20 s of Zipf demand
-    .venv/bin/python -m bench.worker_throughput --smoke    # 300-note flood, 6 s of Zipf demand
+    .venv/bin/python -m bench.worker_throughput --smoke    # 150-note flood, 6 s of Zipf demand
 
 1. Capacity. Notes spread over many tenants (so the per-key limit of 10/s is never what waits),
    one note an order (each note its own task, as in production), published at once to a Celery
@@ -12,7 +12,8 @@
 2. The same flood on a worker with TWO pool processes: the capacity the next phase is sized on.
 3. Skewed demand. 100 tenants whose note rates follow Zipf's law (s = 1.1), in total 80 % of
    phase 2's capacity, each note published at its due time to the two-process worker. Targets:
-   every tenant delivers ≥ 0.9 × min(its demand, its 10/s limit) within the window (+1 s);
+   every tenant delivers ≥ 0.9 × min(its demand, its 10/s limit) within the window (+1 s), the
+   window lengthened until the long tail's one note each still fits 80 % of capacity;
    no tenant's first note waits more than 5× a lone tenant's first note (measured first, on the
    idle worker); no 429 from the fake Lever. Per-tenant figures are printed as a table.
 """
@@ -201,12 +202,19 @@ def _lone_first_note(fake, worker_label: str, run: str) -> float:
 
 
 def _zipf(fake, capacity: float, seconds: float, report: harness.Report, lone: float) -> None:
+    from orders.models import LeverNote
     from orders.tasks import deliver_notes
 
     total = 0.8 * capacity
     weights = [1 / (i + 1) ** ZIPF_S for i in range(100)]
     demand = [total * w / sum(weights) for w in weights]
-    counts = [max(1, round(d * seconds)) for d in demand]
+    # Every tenant sends at least one note (its first-note wait is a target), which adds demand
+    # in the long tail: the window grows until the notes sent still fit 80 % of capacity.
+    while True:
+        counts = [max(1, round(d * seconds)) for d in demand]
+        if sum(counts) <= total * seconds:
+            break
+        seconds *= 1.25
     tenants = _make_tenants(fake, 100, counts, "zipf")
     # Each tenant's notes due at even intervals over the window, the first at a random offset
     # within its interval, so tenants do not all start together.
@@ -227,6 +235,16 @@ def _zipf(fake, capacity: float, seconds: float, report: harness.Report, lone: f
         deliver_notes.apply_async(args=(note_id,), retry=False)
     window_end = started + seconds
     time.sleep(max(0.0, window_end + GRACE_S - time.time()))
+    everything = [i for t in tenants for i in t.note_ids]
+    harness.wait_until(
+        lambda: (
+            LeverNote.objects.filter(pk__in=everything, state="delivered").count()
+            == len(everything)
+        ),
+        len(everything) / 5 + 60,
+        "every Zipf note delivered",
+        every=0.2,
+    )
     lines = [
         "| tenant | demand notes/s | wanted | delivered in window+1 s | ratio | first note wait ms |",
         "|---|---|---|---|---|---|",
@@ -246,7 +264,8 @@ def _zipf(fake, capacity: float, seconds: float, report: harness.Report, lone: f
         )
     print("\n".join(["", f"## Zipf demand, 100 tenants, {total:.1f} notes/s in total", ""] + lines))
     report.data["zipf per tenant"] = lines
-    report.row("zipf: total demand", total, "notes/s", capacity)
+    report.row("zipf: total demand", sum(counts) / seconds, "notes/s", capacity)
+    report.row("zipf: window", seconds, "s")
     report.row("zipf: lone tenant's first note", lone * 1000, "ms")
     report.row("zipf: slowest first note", worst_first * 1000, "ms", lone * 1000)
     report.check(
@@ -264,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=None, help="notes in each flood")
     parser.add_argument("--seconds", type=float, default=None, help="the Zipf window")
     args = parser.parse_args(argv)
-    notes = args.notes or (300 if args.smoke else 1000)
+    notes = args.notes or (150 if args.smoke else 1000)
     seconds = args.seconds or (6.0 if args.smoke else 20.0)
     timing = not args.smoke
 
