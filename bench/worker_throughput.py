@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import sys
 import time
@@ -219,7 +220,7 @@ def _zipf(fake, capacity: float, seconds: float, report: harness.Report, lone: f
     # Each tenant's notes due at even intervals over the window, the first at a random offset
     # within its interval, so tenants do not all start together.
     schedule = []
-    rng = __import__("random").Random(1)
+    rng = random.Random(1)  # the same schedule every run
     for t, tenant in enumerate(tenants):
         interval = seconds / counts[t]
         offset = rng.uniform(0, interval)
