@@ -1,7 +1,7 @@
 """Benchmark: notes per worker CPU-second, and 100 tenants of skewed demand on two processes.
 
     .venv/bin/python -m bench.worker_throughput            # 1,000-note flood, 20 s of Zipf demand
-    .venv/bin/python -m bench.worker_throughput --smoke    # 150-note flood, 6 s of Zipf demand
+    .venv/bin/python -m bench.worker_throughput --smoke    # 100-note floods, 6 s of Zipf demand
 
 1. Capacity. Notes spread over many tenants (so the per-key limit of 10/s is never what waits),
    one note an order (each note its own task, as in production), published at once to a Celery
@@ -13,8 +13,8 @@
 3. Skewed demand. 100 tenants whose note rates follow Zipf's law (s = 1.1), in total 80 % of
    phase 2's capacity, each note published at its due time to the two-process worker. Targets:
    every tenant delivers ≥ 0.9 × min(its demand, its 10/s limit) within the window (+1 s), the
-   window lengthened until the long tail's one note each still fits 80 % of capacity;
-   no tenant's first note waits more than 5× a lone tenant's first note (measured first, on the
+   window lengthened until the long tail's one note each still fits 80 % of capacity (the
+   smoke run keeps 6 s, so there the tail may push demand past 80 %); no tenant's first note waits more than 5× a lone tenant's first note (measured first, on the
    idle worker); no 429 from the fake Lever. Per-tenant figures are printed as a table.
 """
 
@@ -202,7 +202,9 @@ def _lone_first_note(fake, worker_label: str, run: str) -> float:
     return sorted(samples)[1]  # the median of three
 
 
-def _zipf(fake, capacity: float, seconds: float, report: harness.Report, lone: float) -> None:
+def _zipf(
+    fake, capacity: float, seconds: float, report: harness.Report, lone: float, *, grow: bool
+) -> None:
     from orders.models import LeverNote
     from orders.tasks import deliver_notes
 
@@ -210,10 +212,11 @@ def _zipf(fake, capacity: float, seconds: float, report: harness.Report, lone: f
     weights = [1 / (i + 1) ** ZIPF_S for i in range(100)]
     demand = [total * w / sum(weights) for w in weights]
     # Every tenant sends at least one note (its first-note wait is a target), which adds demand
-    # in the long tail: the window grows until the notes sent still fit 80 % of capacity.
+    # in the long tail: the window grows until the notes sent still fit 80 % of capacity. (Not
+    # in the smoke run, which must stay short and whose timings do not gate.)
     while True:
         counts = [max(1, round(d * seconds)) for d in demand]
-        if sum(counts) <= total * seconds:
+        if not grow or sum(counts) <= total * seconds:
             break
         seconds *= 1.25
     tenants = _make_tenants(fake, 100, counts, "zipf")
@@ -284,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=None, help="notes in each flood")
     parser.add_argument("--seconds", type=float, default=None, help="the Zipf window")
     args = parser.parse_args(argv)
-    notes = args.notes or (150 if args.smoke else 1000)
+    notes = args.notes or (100 if args.smoke else 1000)
     seconds = args.seconds or (6.0 if args.smoke else 20.0)
     timing = not args.smoke
 
@@ -317,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                 fake, two, _make_tenants(fake, tenants_n, per, "c2"), "2 processes", report
             )
             lone = _lone_first_note(fake, "2 processes", "c2")
-            _zipf(fake, capacity, seconds, report, lone)
+            _zipf(fake, capacity, seconds, report, lone, grow=not args.smoke)
     # Timing checks other than the counts gate only in the full run.
     for check in report.checks:
         if check.name.startswith("zipf: every") or check.name.startswith("zipf: first"):
