@@ -54,7 +54,7 @@ def _wait_limiter_idle(api_key: str) -> None:
     client.close()
 
 
-def _bare_round_trip(tenant, lever_key: str, opportunity_id: str, case: int) -> tuple[float, float]:
+def _bare_round_trip(tenant, opportunity_id: str, case: int) -> tuple[float, float]:
     """What the worker's three calls cost without Celery or the database: the Lever GET, the
     Backcheck POST and the Lever note POST through the connector clients (same limiter, same
     fakes). Returns (all three, the note POST alone) in seconds."""
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         with harness.start_gunicorn(env, port), harness.start_worker(env, 4):
             for i, opp in enumerate(opportunities):
                 _wait_limiter_idle(api_key)
-                trip, note_trip = _bare_round_trip(tenant, api_key, bare_opportunity, i)
+                trip, note_trip = _bare_round_trip(tenant, bare_opportunity, i)
                 _wait_limiter_idle(api_key)
                 started = time.perf_counter()
                 lever.move_to_stage(api_key, opp, BG_CHECK_STAGE_ID, webhook_url=webhook_url)
