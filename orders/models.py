@@ -19,6 +19,7 @@ from django.db.models import F, Q
 
 from connectors.fields import EncryptedSecretField
 from connectors.models import Package, Tenant
+from orders.state import LEVER_STATUS
 
 
 class InboundEvent(models.Model):
@@ -176,8 +177,6 @@ class Order(models.Model):
 
     @property
     def lever_status(self) -> str:
-        from orders.state import LEVER_STATUS
-
         return LEVER_STATUS.get(self.status, "")
 
 
