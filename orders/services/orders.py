@@ -55,9 +55,6 @@ def callback_uri() -> str:
     return settings.PUBLIC_BASE_URL + CALLBACK_PATH
 
 
-# The one back-off of every job (orders.outbox); the old name stays for callers elsewhere.
-retry_backoff = outbox.backoff
-
 # Submitting an order to Backcheck is a durable job (orders.outbox). The row stays `pending`
 # while claimed; the claim's lease is held in `submit_next_attempt_at`.
 SUBMIT_JOB = JobKind(
