@@ -66,7 +66,7 @@ def _seed(attempts: int, notes: int) -> None:
             f"""
             INSERT INTO {attempt_table} (note_id, started_at, duration_ms, outcome, http_status,
                 error, task_id)
-            SELECT %s + (g %% %s), %s - g * interval '1 second', (g * 7919) %% 30000,
+            SELECT %s + (g %% %s), %s - g * interval '1 second', (g::bigint * 7919) %% 30000,
                 {outcome_sql}, 201, '', ''
             FROM generate_series(0, %s - 1) AS g
             """,

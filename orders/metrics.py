@@ -79,7 +79,7 @@ def outbox_families() -> Iterator[Any]:
         labels=["state"],
     )
     by_state = dict(
-        LeverNote.objects.values_list("state").annotate(n=Count("id")).order_by("state")
+        LeverNote.objects.values_list("state").annotate(n=Count("*")).order_by("state")
     )
     for state in LeverNote.State.values:
         outbox.add_metric([state], by_state.get(state, 0))
@@ -100,7 +100,7 @@ def outbox_families() -> Iterator[Any]:
         "Stored webhooks and callbacks by source and processing state.",
         labels=["source", "state"],
     )
-    rows = InboundEvent.objects.values_list("source", "state").annotate(n=Count("id"))
+    rows = InboundEvent.objects.values_list("source", "state").annotate(n=Count("*"))
     counts = {(source, state): n for source, state, n in rows.order_by("source", "state")}
     for source in InboundEvent.Source.values:
         for state in InboundEvent.State.values:

@@ -295,6 +295,10 @@ class LeverNote(models.Model):
         indexes = [
             models.Index(fields=["order", "state"], name="note_order_state"),
             models.Index(fields=["state", "next_attempt_at"], name="note_state_due"),
+            # The newest delivery for /metrics (orders/metrics.py) without reading every note.
+            models.Index(
+                fields=["delivered_at"], name="note_delivered_at", condition=Q(state="delivered")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -52,4 +52,8 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(tally_existing_attempts, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name='levernote',
+            index=models.Index(condition=models.Q(('state', 'delivered')), fields=['delivered_at'], name='note_delivered_at'),
+        ),
     ]
