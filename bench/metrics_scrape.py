@@ -7,11 +7,13 @@ The history is written with generate_series (no ORM, no per-row save), then coun
 NoteAttemptTally by the data migration's own query (orders/migrations/0007_note_attempt_tally.py),
 as an upgrade would. Scrapes go through the whole middleware stack with the Django test client,
 with the collector's cache off, interleaved with the baseline measured in the same run: /healthz,
-which reads nothing. For comparison, the grouping of every attempt the scrape used to run is timed
-on the same data.
+which reads nothing. The scrape is measured on the same notes before their attempts are inserted
+too, and the grouping of every attempt the scrape used to run is timed on the same data.
 
-Gates: the scrape reports exactly the attempts and retries inserted; with the full history,
-scrape p95 ≤ 50 ms (in smoke mode the timings are reported, not gating).
+Gates: the scrape reports exactly the attempts and retries inserted; with the full history, the
+attempts make the scrape at most 1.5× slower and its p95 is ≤ 50 ms (in smoke mode the timings
+are reported, not gating). The notes are still counted by state at each scrape, so their number,
+not the attempts', sets the scrape's cost (docs/PERFORMANCE.md §5).
 """
 
 from __future__ import annotations
@@ -23,31 +25,27 @@ import time
 from bench import harness
 
 TARGET_P95_MS = 50.0
+# The attempts must not make the scrape slower than noise on a shared machine.
+HISTORY_RATIO = 1.5
 # Outcomes by share of attempts: most notes go through at once.
 OUTCOMES = [("delivered", 88), ("transient", 6), ("ambiguous", 2), ("found", 2), ("lost", 1)]
 OUTCOMES.append(("permanent", 100 - sum(share for _, share in OUTCOMES)))
 
 
-def _seed(attempts: int, notes: int) -> None:
+def _seed_notes(notes: int) -> int:
+    """`notes` notes of one tenant, delivered but for a small backlog; the first one's id."""
     from django.db import connection
     from django.utils import timezone
 
     from connectors.models import Tenant
-    from orders.models import LeverNote, NoteAttempt
+    from orders.models import LeverNote
 
     tenant = Tenant.objects.create(
         name="Bench Metrics", slug="bench-metrics", lever_base_url="http://127.0.0.1:9/v1"
     )
     note_table = LeverNote._meta.db_table
-    attempt_table = NoteAttempt._meta.db_table
-    # Outcome of attempt g: its position in 0..99 picks the outcome by share.
-    bounds, total = [], 0
-    for outcome, share in OUTCOMES:
-        total += share
-        bounds.append(f"WHEN (g * 37) %% 100 < {total} THEN '{outcome}'")
-    outcome_sql = "CASE " + " ".join(bounds) + " END"
     with connection.cursor() as cursor:
-        # Notes are delivered but for a small backlog; ids are consecutive from `first`.
+        # Ids are consecutive from the first.
         cursor.execute(
             f"""
             INSERT INTO {note_table} (tenant_id, opportunity_id, kind, text, is_resync, state,
@@ -61,7 +59,23 @@ def _seed(attempts: int, notes: int) -> None:
             [tenant.pk, timezone.now(), timezone.now(), notes],
         )
         cursor.execute(f"SELECT min(id) FROM {note_table} WHERE tenant_id = %s", [tenant.pk])
-        first = cursor.fetchone()[0]
+        return cursor.fetchone()[0]
+
+
+def _seed_attempts(attempts: int, notes: int, first: int) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from orders.models import NoteAttempt
+
+    attempt_table = NoteAttempt._meta.db_table
+    # Outcome of attempt g: its position in 0..99 picks the outcome by share.
+    bounds, total = [], 0
+    for outcome, share in OUTCOMES:
+        total += share
+        bounds.append(f"WHEN (g * 37) %% 100 < {total} THEN '{outcome}'")
+    outcome_sql = "CASE " + " ".join(bounds) + " END"
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {attempt_table} (note_id, started_at, duration_ms, outcome, http_status,
@@ -137,13 +151,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from integration_portal import metrics
 
-    started = time.perf_counter()
-    _seed(attempts, notes)
-    seed_s = time.perf_counter() - started
-    tally_s = _tally_history()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-
     metrics._database_collector.cache_s = 0  # every scrape runs its queries
     client = Client(HTTP_HOST="127.0.0.1")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {env['METRICS_TOKEN']}"}
@@ -155,15 +162,27 @@ def main(argv: list[str] | None = None) -> int:
         assert response.status_code == 200, (path, response.status_code)
         return elapsed, response.content.decode()
 
-    for _ in range(10):  # warm both paths (imports, plans, caches)
-        timed("/metrics", **auth)
-        timed("/healthz")
-    scrape_ms, health_ms = [], []
-    body = ""
-    for _ in range(rounds):
-        elapsed, body = timed("/metrics", **auth)
-        scrape_ms.append(elapsed)
-        health_ms.append(timed("/healthz")[0])
+    def measure() -> tuple[list[float], list[float], str]:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        for _ in range(10):  # warm both paths (imports, plans, caches)
+            timed("/metrics", **auth)
+            timed("/healthz")
+        scrape, health, body = [], [], ""
+        for _ in range(rounds):
+            elapsed, body = timed("/metrics", **auth)
+            scrape.append(elapsed)
+            health.append(timed("/healthz")[0])
+        return scrape, health, body
+
+    first = _seed_notes(notes)
+    # The same notes without their attempts: what the scrape costs apart from attempt history.
+    no_history_ms, _, _ = measure()
+    started = time.perf_counter()
+    _seed_attempts(attempts, notes, first)
+    seed_s = time.perf_counter() - started
+    tally_s = _tally_history()
+    scrape_ms, health_ms, body = measure()
     old_ms = _old_grouping_ms(5 if args.smoke else 10)
 
     report = harness.Report(
@@ -172,11 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     base50, base95 = harness.percentile(health_ms, 50), harness.percentile(health_ms, 95)
     p50, p95 = harness.percentile(scrape_ms, 50), harness.percentile(scrape_ms, 95)
-    report.row("seed history (generate_series)", seed_s, "s")
+    report.row("insert the attempts (generate_series)", seed_s, "s")
     report.row("tally the history (data migration query)", tally_s, "s")
     report.row("scrape p50", p50, "ms", base50)
     report.row("scrape p95", p95, "ms", base95)
     report.row("baseline /healthz p95", base95, "ms")
+    no50 = harness.percentile(no_history_ms, 50)
+    report.row("scrape p50, same notes without attempts", no50, "ms")
+    report.row("scrape p50 with ÷ without the attempts", p50 / no50, "x")
     report.row("before: grouping every attempt, p50", harness.percentile(old_ms, 50), "ms", p50)
 
     seen_attempts, seen_retries = _scraped(body)
@@ -184,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     expected_retries = max(0, attempts - notes)
     report.check(
         "retries reported", seen_retries, f"= {expected_retries}", seen_retries == expected_retries
+    )
+    report.check(
+        "scrape with ÷ without the attempts (p50)",
+        p50 / no50,
+        f"≤ {HISTORY_RATIO:.1f}",
+        p50 / no50 <= HISTORY_RATIO,
+        gating=not args.smoke,
     )
     report.check(
         "scrape p95 (ms)",
