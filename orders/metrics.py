@@ -78,9 +78,7 @@ def outbox_families() -> Iterator[Any]:
         "Lever notes by outbox state (pending, sending, failed, blocked: the backlog).",
         labels=["state"],
     )
-    by_state = dict(
-        LeverNote.objects.values_list("state").annotate(n=Count("*")).order_by("state")
-    )
+    by_state = dict(LeverNote.objects.values_list("state").annotate(n=Count("*")).order_by("state"))
     for state in LeverNote.State.values:
         outbox.add_metric([state], by_state.get(state, 0))
     yield outbox
