@@ -60,9 +60,11 @@ bench: $(VENV)/.dev
 bench-smoke: $(VENV)/.dev
 	@for b in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$b --smoke || exit 1; done
 
+# lint-imports checks the architecture contracts in pyproject.toml ([tool.importlinter]).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var

@@ -9,6 +9,7 @@ from django import forms
 from connectors.access import scope_to_user, tenants_visible_to
 from connectors.models import Package
 from orders.dashboard import DEFAULT_QUIET_DAYS, SCORES, SORTS, STATUS_LABELS, STATUS_ORDER
+from orders.models import UserProfile
 
 
 def _sort_choices() -> list[tuple[str, str]]:
@@ -168,7 +169,5 @@ class BulkReplayForm(forms.Form):
 
 class ProfileForm(forms.ModelForm):
     class Meta:
-        from orders.models import UserProfile
-
         model = UserProfile
         fields = ["attention_emails"]
