@@ -8,8 +8,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from orders.dashboard import PAGE_SIZE
 from orders.models import Order
+from orders.selectors.common import PAGE_SIZE
 from orders.tests.dashboard_factories import (
     days_ago,
     failed_note,
