@@ -63,6 +63,8 @@ class StrictNullBooleanField(forms.NullBooleanField):
     "not given", so a typo silently dropped the filter)."""
 
     TRUE, FALSE = {"true", "1", "on", "yes"}, {"false", "0", "off", "no"}
+    # A text input hands the raw value on; NullBooleanSelect maps anything unknown to None.
+    widget = forms.TextInput
 
     def to_python(self, value: Any) -> bool | None:
         if value in (None, ""):
