@@ -36,6 +36,9 @@ class Chart:
     height: int = 200
     statuses: list[str] = field(default_factory=list)
     ticks: list[tuple[str, str]] = field(default_factory=list)
+    # More orders match than are charted under filters the hourly counts cannot answer: the
+    # page says so instead of drawing a part as if it were the whole.
+    too_many: int = 0
 
     @property
     def empty(self) -> bool:
@@ -75,8 +78,22 @@ def chart_unit(start: date, end: date) -> str:
     return "month"
 
 
-def build_chart(counts: dict[date, dict[str, int]], *, start: date, end: date, unit: str) -> Chart:
-    """The chart of `counts` ({period start: {status: n}}) over start..end."""
+def bucket_of(day: date, unit: str) -> date:
+    """The first day of the bar `day` belongs to (Monday of its week, first of its month)."""
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def build_chart(per_day: dict[date, dict[str, int]], *, start: date, end: date, unit: str) -> Chart:
+    """The chart of `per_day` ({day: {status: n}}) over start..end, one bar per `unit`."""
+    counts: dict[date, dict[str, int]] = {}
+    for day, by_status in per_day.items():
+        bucket = counts.setdefault(bucket_of(day, unit), {})
+        for status, n in by_status.items():
+            bucket[status] = bucket.get(status, 0) + n
     keys = bucket_keys(start, end, unit)
     chart = Chart(buckets=[(k, counts.get(k, {})) for k in keys], unit=unit)
     _layout(chart)

@@ -16,26 +16,27 @@ from orders.selectors.common import (
     quiet_q,
     with_tenant,
 )
+from orders.selectors.counts import Bounded, bounded_count
 
 
 @dataclass
 class Attention:
     failed_notes: list[LeverNote]
-    failed_notes_total: int
+    failed_notes_total: Bounded
     blocked_notes: list[LeverNote]
-    blocked_notes_total: int
+    blocked_notes_total: Bounded
     failed_events: list[InboundEvent]
-    failed_events_total: int
+    failed_events_total: Bounded
     cannot_order: list[Order]
-    cannot_order_total: int
+    cannot_order_total: Bounded
     failed_submits: list[Order]
-    failed_submits_total: int
+    failed_submits_total: Bounded
     failed_cancels: list[CancelRequest]
-    failed_cancels_total: int
+    failed_cancels_total: Bounded
     refused_cancels: list[CancelRequest]
-    refused_cancels_total: int
+    refused_cancels_total: Bounded
     quiet_orders: list[Order]
-    quiet_orders_total: int
+    quiet_orders_total: Bounded
     days: int
 
 
@@ -90,28 +91,29 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
     )
     return Attention(
         failed_notes=list(failed[:ATTENTION_LIMIT]),
-        failed_notes_total=failed.count(),
+        failed_notes_total=bounded_count(failed),
         blocked_notes=list(blocked[:ATTENTION_LIMIT]),
-        blocked_notes_total=blocked.count(),
+        blocked_notes_total=bounded_count(blocked),
         failed_events=list(events[:ATTENTION_LIMIT]),
-        failed_events_total=events.count(),
+        failed_events_total=bounded_count(events),
         cannot_order=list(cannot_order[:ATTENTION_LIMIT]),
-        cannot_order_total=cannot_order.count(),
+        cannot_order_total=bounded_count(cannot_order),
         failed_submits=list(submits[:ATTENTION_LIMIT]),
-        failed_submits_total=submits.count(),
+        failed_submits_total=bounded_count(submits),
         failed_cancels=list(failed_cancels[:ATTENTION_LIMIT]),
-        failed_cancels_total=failed_cancels.count(),
+        failed_cancels_total=bounded_count(failed_cancels),
         refused_cancels=list(refused_cancels[:ATTENTION_LIMIT]),
-        refused_cancels_total=refused_cancels.count(),
+        refused_cancels_total=bounded_count(refused_cancels),
         quiet_orders=list(quiet[:ATTENTION_LIMIT]),
-        quiet_orders_total=quiet.count(),
+        quiet_orders_total=bounded_count(quiet),
         days=days,
     )
 
 
-def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> int:
+def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Bounded:
     """Everything the Needs attention page asks someone to act on (blocked notes wait behind a
-    failed one, which is counted). Counted once per request."""
+    failed one, which is counted). Counted once per request; each kind stops at COUNT_CAP
+    ("1000+"): past that the number no longer changes what anyone does."""
     cached = getattr(user, "_attention_count", None)
     if cached is not None:
         return cached
@@ -122,16 +124,22 @@ def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> int:
         created_at__gt=OuterRef("created_at"),
     )
     cancels = scope_to_user(CancelRequest.objects.all(), user, "order__tenant")
-    total = (
-        scope_to_user(LeverNote.objects.filter(state=LeverNote.State.FAILED), user).count()
-        + scope_to_user(InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user).count()
-        + orders.filter(submit_state=Order.SubmitState.FAILED, state__isnull=True).count()
-        + orders.filter(status="Error").exclude(cannot_order="").filter(~Exists(newer)).count()
-        + cancels.filter(
-            Q(state=CancelRequest.State.FAILED)
-            | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
-        ).count()
-        + orders.filter(quiet_q(days=days)).count()
+    total = sum(
+        (
+            bounded_count(qs)
+            for qs in (
+                scope_to_user(LeverNote.objects.filter(state=LeverNote.State.FAILED), user),
+                scope_to_user(InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user),
+                orders.filter(submit_state=Order.SubmitState.FAILED, state__isnull=True),
+                orders.filter(status="Error").exclude(cannot_order="").filter(~Exists(newer)),
+                cancels.filter(
+                    Q(state=CancelRequest.State.FAILED)
+                    | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
+                ),
+                orders.filter(quiet_q(days=days)),
+            )
+        ),
+        Bounded(0),
     )
     try:
         user._attention_count = total

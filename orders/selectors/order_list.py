@@ -9,12 +9,11 @@ of queries whatever the row count: the counts are one aggregate, the list's tota
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -30,6 +29,14 @@ from orders.selectors.common import (
     STATUS_ORDER,
     annotate_lever_markers,
     with_tenant,
+)
+from orders.selectors.counts import (
+    COUNT_CAP,
+    Bounded,
+    bounded_status_counts,
+    hour_counts_apply,
+    hour_day_counts,
+    hour_status_counts,
 )
 
 
@@ -69,26 +76,27 @@ def order_sorted(qs: QuerySet, sort: str | None) -> QuerySet:
     return qs.order_by(*[f"-{f}" if desc else f for f in fields])
 
 
-def status_counts(*, user: Any, filterset: DashboardOrderFilter) -> list[tuple[str, int]]:
+def status_counts(*, user: Any, filterset: DashboardOrderFilter) -> list[tuple[str, Bounded]]:
     """(status, count) for every status, in STATUS_ORDER, over the filtered set without its
-    status filter (each count says what clicking that status would show): one query."""
-    rows = (
-        order_queryset(user=user, filterset=filterset, without=frozenset({"status"}))
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id"))
-    )
-    counted = dict(rows)
-    statuses = list(STATUS_ORDER) + sorted(s for s in counted if s not in STATUS_ORDER)
-    return [(s, counted.get(s, 0)) for s in statuses]
+    status filter (each count says what clicking that status would show): one query, exact from
+    the hourly counts when they answer the filters, else bounded (orders/selectors/counts.py)."""
+    values = filterset.values()
+    if hour_counts_apply(values):
+        exact = hour_status_counts(user=user, values=values)
+        statuses = list(STATUS_ORDER) + sorted(s for s in exact if s not in STATUS_ORDER)
+        return [(s, Bounded(exact.get(s, 0))) for s in statuses]
+    rows = order_queryset(user=user, filterset=filterset, without=frozenset({"status"}))
+    counted = bounded_status_counts(rows, STATUS_ORDER)
+    return [(s, counted[s]) for s in STATUS_ORDER]
 
 
 class KnownCountPaginator(Paginator):
     """A paginator told its total up front (from the status counts): no COUNT(*) of its own."""
 
-    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+    def __init__(self, object_list: Any, per_page: int, *, count: int, exact: bool = True):
         super().__init__(object_list, per_page)
         self._known_count = count
+        self._exact = exact  # a bounded count (counts.Bounded) has no "other end" to read from
 
     @cached_property
     def count(self) -> int:
@@ -101,7 +109,11 @@ class KnownCountPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        if bottom <= self.count // 2 or not isinstance(self.object_list, QuerySet):
+        if (
+            bottom <= self.count // 2
+            or not self._exact
+            or not isinstance(self.object_list, QuerySet)
+        ):
             return self._get_page(self.object_list[bottom:top], number, self)
         rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
         rows.reverse()
@@ -111,8 +123,8 @@ class KnownCountPaginator(Paginator):
 @dataclass
 class OrderListPage:
     page: Page
-    counts: list[tuple[str, int]]
-    total: int  # all statuses, other filters applied
+    counts: list[tuple[str, Bounded]]
+    total: Bounded  # all statuses, other filters applied
     chart: Chart
 
 
@@ -121,12 +133,14 @@ def order_list_page(
 ) -> OrderListPage:
     values = filterset.values()
     counts = status_counts(user=user, filterset=filterset)
-    total = sum(n for _, n in counts)
+    total = sum((n for _, n in counts), Bounded(0))
     status = values.get("status")
-    matching = dict(counts).get(status, 0) if status is not None else total
+    matching = dict(counts).get(status, Bounded(0)) if status is not None else total
     qs = order_sorted(order_queryset(user=user, filterset=filterset), values.get("sort"))
     qs = with_tenant(qs).defer("state", "error_message", "submit_error")
-    paginator = KnownCountPaginator(qs, PAGE_SIZE, count=matching)
+    paginator = KnownCountPaginator(
+        qs, PAGE_SIZE, count=matching, exact=not getattr(matching, "more", False)
+    )
     page = paginator.get_page(page_number)
     annotate_lever_markers(page.object_list)
     return OrderListPage(
@@ -136,10 +150,13 @@ def order_list_page(
 
 def status_chart(*, user: Any, filterset: DashboardOrderFilter) -> Chart:
     """Orders created per day, week or month of the chart's window, by status: one query."""
-    start, end = chart_window(filterset.values(), timezone.localdate())
+    values = filterset.values()
+    start, end = chart_window(values, timezone.localdate())
     unit = chart_unit(start, end)
-    trunc = {"day": TruncDate, "week": TruncWeek, "month": TruncMonth}[unit]("created_at")
-    qs = (
+    if hour_counts_apply(values):
+        per_day = hour_day_counts(user=user, values=values, start=start, end=end)
+        return build_chart(per_day, start=start, end=end, unit=unit)
+    rows = list(
         order_queryset(
             user=user,
             filterset=filterset,
@@ -147,13 +164,15 @@ def status_chart(*, user: Any, filterset: DashboardOrderFilter) -> Chart:
         )
         .filter(created_at__gte=day_start(start), created_at__lt=day_start(end + timedelta(1)))
         .order_by()
-        .annotate(bucket=trunc)
-        .values_list("bucket", "status")
-        .annotate(n=Count("id"))
+        .values_list("created_at", "status")[: COUNT_CAP + 1]
     )
-    per: dict[date, dict[str, int]] = {}
-    for bucket, status, n in qs:
-        day = bucket.date() if isinstance(bucket, datetime) else bucket
-        per.setdefault(day, {})
-        per[day][status] = per[day].get(status, 0) + n
-    return build_chart(per, start=start, end=end, unit=unit)
+    if len(rows) > COUNT_CAP:
+        chart = build_chart({}, start=start, end=end, unit=unit)
+        chart.too_many = COUNT_CAP
+        return chart
+    per_day: dict[date, dict[str, int]] = {}
+    for created_at, status in rows:
+        day = timezone.localtime(created_at).date()
+        per_day.setdefault(day, {})
+        per_day[day][status] = per_day[day].get(status, 0) + 1
+    return build_chart(per_day, start=start, end=end, unit=unit)
