@@ -16,7 +16,7 @@ from orders.selectors.common import (
     quiet_q,
     with_tenant,
 )
-from orders.selectors.counts import Bounded, bounded_count
+from orders.selectors.counts import Bounded, bounded_counts
 
 
 @dataclass
@@ -89,23 +89,35 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
         .defer("state")
         .order_by("created_at", "id")
     )
+    totals = bounded_counts(
+        {
+            "failed_notes": failed,
+            "blocked_notes": blocked,
+            "failed_events": events,
+            "cannot_order": cannot_order,
+            "failed_submits": submits,
+            "failed_cancels": failed_cancels,
+            "refused_cancels": refused_cancels,
+            "quiet_orders": quiet,
+        }
+    )
     return Attention(
         failed_notes=list(failed[:ATTENTION_LIMIT]),
-        failed_notes_total=bounded_count(failed),
+        failed_notes_total=totals["failed_notes"],
         blocked_notes=list(blocked[:ATTENTION_LIMIT]),
-        blocked_notes_total=bounded_count(blocked),
+        blocked_notes_total=totals["blocked_notes"],
         failed_events=list(events[:ATTENTION_LIMIT]),
-        failed_events_total=bounded_count(events),
+        failed_events_total=totals["failed_events"],
         cannot_order=list(cannot_order[:ATTENTION_LIMIT]),
-        cannot_order_total=bounded_count(cannot_order),
+        cannot_order_total=totals["cannot_order"],
         failed_submits=list(submits[:ATTENTION_LIMIT]),
-        failed_submits_total=bounded_count(submits),
+        failed_submits_total=totals["failed_submits"],
         failed_cancels=list(failed_cancels[:ATTENTION_LIMIT]),
-        failed_cancels_total=bounded_count(failed_cancels),
+        failed_cancels_total=totals["failed_cancels"],
         refused_cancels=list(refused_cancels[:ATTENTION_LIMIT]),
-        refused_cancels_total=bounded_count(refused_cancels),
+        refused_cancels_total=totals["refused_cancels"],
         quiet_orders=list(quiet[:ATTENTION_LIMIT]),
-        quiet_orders_total=bounded_count(quiet),
+        quiet_orders_total=totals["quiet_orders"],
         days=days,
     )
 
@@ -124,23 +136,28 @@ def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Bounded:
         created_at__gt=OuterRef("created_at"),
     )
     cancels = scope_to_user(CancelRequest.objects.all(), user, "order__tenant")
-    total = sum(
-        (
-            bounded_count(qs)
-            for qs in (
-                scope_to_user(LeverNote.objects.filter(state=LeverNote.State.FAILED), user),
-                scope_to_user(InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user),
-                orders.filter(submit_state=Order.SubmitState.FAILED, state__isnull=True),
-                orders.filter(status="Error").exclude(cannot_order="").filter(~Exists(newer)),
-                cancels.filter(
-                    Q(state=CancelRequest.State.FAILED)
-                    | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
-                ),
-                orders.filter(quiet_q(days=days)),
-            )
-        ),
-        Bounded(0),
+    kinds = bounded_counts(
+        {
+            "failed_notes": scope_to_user(
+                LeverNote.objects.filter(state=LeverNote.State.FAILED), user
+            ),
+            "failed_events": scope_to_user(
+                InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user
+            ),
+            "failed_submits": orders.filter(
+                submit_state=Order.SubmitState.FAILED, state__isnull=True
+            ),
+            "cannot_order": orders.filter(status="Error")
+            .exclude(cannot_order="")
+            .filter(~Exists(newer)),
+            "cancels": cancels.filter(
+                Q(state=CancelRequest.State.FAILED)
+                | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
+            ),
+            "quiet_orders": orders.filter(quiet_q(days=days)),
+        }
     )
+    total = sum(kinds.values(), Bounded(0))
     try:
         user._attention_count = total
     except AttributeError:

@@ -55,27 +55,30 @@ def bounded_count(qs: QuerySet, cap: int | None = None) -> Bounded:
     return Bounded(min(n, cap), n > cap)
 
 
+def bounded_counts(named: dict[str, QuerySet], cap: int | None = None) -> dict[str, Bounded]:
+    """bounded_count of several querysets (of any models) in one query: a UNION ALL of one
+    LIMITed read each, counted by name."""
+    cap = COUNT_CAP if cap is None else cap
+    parts, params = [], []
+    for i, (name, qs) in enumerate(named.items()):
+        sub = qs.order_by().values("pk")[: cap + 1]
+        sql, sub_params = sub.query.sql_with_params()
+        parts.append(f"SELECT CAST(%s AS varchar(64)) AS k FROM ({sql}) AS b{i}")  # noqa: S608
+        params.extend([name, *sub_params])
+    # Compiled querysets and bound values only: nothing from outside is pasted into the SQL.
+    sql = "SELECT u.k, COUNT(*) FROM (" + " UNION ALL ".join(parts) + ") AS u GROUP BY u.k"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = dict(cursor.fetchall())
+    return {name: Bounded(min(rows.get(name, 0), cap), rows.get(name, 0) > cap) for name in named}
+
+
 def bounded_status_counts(
     qs: QuerySet, statuses: Iterable[str], cap: int | None = None
 ) -> dict[str, Bounded]:
     """Per status, how many rows of `qs` have it (each at most cap, flagged when more): one
-    query, a UNION ALL of one LIMITed read per status."""
-    cap = COUNT_CAP if cap is None else cap
-    parts, params = [], []
-    for i, status in enumerate(statuses):
-        sub = qs.filter(status=status).order_by().values("status")[: cap + 1]
-        sql, sub_params = sub.query.sql_with_params()
-        parts.append(f"SELECT b{i}.status FROM ({sql}) AS b{i}")  # noqa: S608 — compiled SQL
-        params.extend(sub_params)
-    sql = (
-        "SELECT u.status, COUNT(*) FROM ("  # noqa: S608 — compiled querysets, values bound
-        + " UNION ALL ".join(parts)
-        + ") AS u GROUP BY u.status"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = dict(cursor.fetchall())
-    return {s: Bounded(min(rows.get(s, 0), cap), rows.get(s, 0) > cap) for s in statuses}
+    query."""
+    return bounded_counts({s: qs.filter(status=s) for s in statuses}, cap)
 
 
 def hour_counts_apply(values: dict[str, Any]) -> bool:
