@@ -86,8 +86,7 @@ def status_counts(*, user: Any, filterset: DashboardOrderFilter) -> list[tuple[s
         statuses = list(STATUS_ORDER) + sorted(s for s in exact if s not in STATUS_ORDER)
         return [(s, Bounded(exact.get(s, 0))) for s in statuses]
     rows = order_queryset(user=user, filterset=filterset, without=frozenset({"status"}))
-    counted = bounded_status_counts(rows, STATUS_ORDER)
-    return [(s, counted[s]) for s in STATUS_ORDER]
+    return list(bounded_status_counts(rows, STATUS_ORDER).items())
 
 
 class KnownCountPaginator(Paginator):
@@ -163,7 +162,7 @@ def status_chart(*, user: Any, filterset: DashboardOrderFilter) -> Chart:
             without=frozenset({"status", "created_from", "created_to"}),
         )
         .filter(created_at__gte=day_start(start), created_at__lt=day_start(end + timedelta(1)))
-        .order_by()
+        .order_by("-created_at", "-id")  # the (tenant, created_at) index, stopping early
         .values_list("created_at", "status")[: COUNT_CAP + 1]
     )
     if len(rows) > COUNT_CAP:
