@@ -1,4 +1,4 @@
-"""Partial indexes for the Needs attention page and its count (docs/PERFORMANCE.md §4).
+"""Partial indexes for Needs attention, its count and tenant health (docs/PERFORMANCE.md §4).
 
 Each section reads "the newest 100 of a few rows among a million" and counts them: without an
 index on exactly those few rows, an empty section scanned every order of the tenant. Partial
@@ -21,6 +21,10 @@ INDEXES = {
         "orders_levernote (tenant_id, created_at) WHERE state IN ('failed', 'blocked')"
     ),
     "inbound_failed": "orders_inboundevent (tenant_id, received_at) WHERE state = 'failed'",
+    # Tenant health's "last error": the newest failed delivery attempt, not a sort of them all.
+    "noteattempt_error": (
+        "orders_noteattempt (started_at) WHERE outcome IN ('permanent', 'transient', 'ambiguous')"
+    ),
 }
 
 
