@@ -20,10 +20,13 @@ INDEXES = {
     "note_trouble": (
         "orders_levernote (tenant_id, created_at) WHERE state IN ('failed', 'blocked')"
     ),
+    # Tenant health's count of failed notes, from the index alone.
+    "note_failed": "orders_levernote (tenant_id, created_at) WHERE state = 'failed'",
     "inbound_failed": "orders_inboundevent (tenant_id, received_at) WHERE state = 'failed'",
     # Tenant health's "last error": the newest failed delivery attempt, not a sort of them all.
     "noteattempt_error": (
-        "orders_noteattempt (started_at) WHERE outcome IN ('permanent', 'transient', 'ambiguous')"
+        "orders_noteattempt (started_at, id) "
+        "WHERE outcome IN ('permanent', 'transient', 'ambiguous')"
     ),
 }
 

@@ -140,21 +140,22 @@ def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Bounded:
         {
             "failed_notes": scope_to_user(
                 LeverNote.objects.filter(state=LeverNote.State.FAILED), user
-            ),
+            ).order_by("-created_at"),
             "failed_events": scope_to_user(
                 InboundEvent.objects.filter(state=InboundEvent.State.FAILED), user
-            ),
+            ).order_by("-received_at"),
             "failed_submits": orders.filter(
                 submit_state=Order.SubmitState.FAILED, state__isnull=True
-            ),
+            ).order_by("-created_at"),
             "cannot_order": orders.filter(status="Error")
             .exclude(cannot_order="")
-            .filter(~Exists(newer)),
+            .filter(~Exists(newer))
+            .order_by("-created_at"),
             "cancels": cancels.filter(
                 Q(state=CancelRequest.State.FAILED)
                 | Q(state=CancelRequest.State.REFUSED, dismissed_at__isnull=True)
             ),
-            "quiet_orders": orders.filter(quiet_q(days=days)),
+            "quiet_orders": orders.filter(quiet_q(days=days)).order_by("created_at"),
         }
     )
     total = sum(kinds.values(), Bounded(0))
