@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -65,11 +66,16 @@ def bounded_counts(named: dict[str, QuerySet], cap: int | None = None) -> dict[s
         # The queryset's own order stays: it names the index that reads the few rows asked for
         # and stops (unordered, the planner may prefer a sequential scan that stops early).
         sub = qs.values("pk")[: cap + 1]
-        sql, sub_params = sub.query.sql_with_params()
-        parts.append(f"SELECT CAST(%s AS varchar(64)) AS k FROM ({sql}) AS b{i}")  # noqa: S608
+        try:
+            sql, sub_params = sub.query.sql_with_params()
+        except EmptyResultSet:  # e.g. a user with no tenants: nothing to count, no SQL
+            continue
+        parts.append(f"SELECT CAST(%s AS varchar(64)) AS k FROM ({sql}) AS b{i}")  # noqa: S608 # nosec B608
         params.extend([name, *sub_params])
     # Compiled querysets and bound values only: nothing from outside is pasted into the SQL.
-    sql = "SELECT u.k, COUNT(*) FROM (" + " UNION ALL ".join(parts) + ") AS u GROUP BY u.k"  # noqa: S608
+    if not parts:
+        return {name: Bounded(0) for name in named}
+    sql = "SELECT u.k, COUNT(*) FROM (" + " UNION ALL ".join(parts) + ") AS u GROUP BY u.k"  # noqa: S608 # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = dict(cursor.fetchall())
@@ -84,10 +90,13 @@ def bounded_status_counts(
     match, each count is what those rows hold, flagged: "at least" (printed "312+")."""
     cap = COUNT_CAP if cap is None else cap
     newest = qs.order_by("-created_at", "-id").values("status")[: cap + 1]
-    sql, params = newest.query.sql_with_params()
+    try:
+        sql, params = newest.query.sql_with_params()
+    except EmptyResultSet:  # a user with no tenants
+        return {s: Bounded(0) for s in statuses}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT u.status, COUNT(*) FROM ({sql}) AS u GROUP BY u.status",  # noqa: S608
+            f"SELECT u.status, COUNT(*) FROM ({sql}) AS u GROUP BY u.status",  # noqa: S608 # nosec B608
             params,
         )
         rows = dict(cursor.fetchall())
@@ -101,8 +110,11 @@ def hour_counts_apply(values: dict[str, Any]) -> bool:
     """Whether the hour counts answer these (cleaned, valid) dashboard filters exactly."""
     if connection.vendor != "postgresql":
         return False
-    if any(values.get(name) for name in values if name not in _COUNTED_BY_HOUR):
-        return False
+    for name, value in values.items():
+        # Not given, or an unticked box, is no filter; `active=false` is one.
+        unused = value is None or value == "" or (value is False and name != "active")
+        if name not in _COUNTED_BY_HOUR and not unused:
+            return False
     # Hours are UTC hours: a day of a zone with a half-hour offset does not start on one.
     for day in (values.get("created_from"), values.get("created_to")):
         if day and _day_start(day).minute:
@@ -138,7 +150,7 @@ def hour_status_counts(*, user: Any, values: dict[str, Any]) -> dict[str, int]:
     where, params = _where(user, values, values.get("created_from"), values.get("created_to"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT status, SUM(n) FROM {HOUR_COUNTS} WHERE {where} GROUP BY status",  # noqa: S608
+            f"SELECT status, SUM(n) FROM {HOUR_COUNTS} WHERE {where} GROUP BY status",  # noqa: S608 # nosec B608
             params,
         )
         return {status: int(n) for status, n in cursor.fetchall()}
@@ -152,7 +164,7 @@ def hour_day_counts(
     zone = timezone.get_current_timezone_name()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT ((hour AT TIME ZONE 'UTC') AT TIME ZONE %s)::date AS day, status, SUM(n) "  # noqa: S608
+            f"SELECT ((hour AT TIME ZONE 'UTC') AT TIME ZONE %s)::date AS day, status, SUM(n) "  # noqa: S608 # nosec B608
             f"FROM {HOUR_COUNTS} WHERE {where} GROUP BY 1, 2",
             [zone, *params],
         )

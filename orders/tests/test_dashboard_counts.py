@@ -80,3 +80,17 @@ def test_bounded_counts_stop_at_the_cap_and_say_so(alice, tenants, monkeypatch):
     assert str(by_status["In Progress"]) == "4+" and str(by_status["Completed"]) == "0+"
     assert "4+ orders" in response.content.decode()
     assert response.context["listing"].chart.too_many == 3
+
+
+def test_active_false_is_a_filter_the_hourly_counts_cannot_answer(postgres, alice, tenants):
+    acme, _ = tenants
+    make_order(acme, status="In Progress")
+    make_order(acme, status="Completed")
+    counted = dict((c["status"], c["count"]) for c in alice.get("/?active=false").context["counts"])
+    assert counted["In Progress"] == 0 and counted["Completed"] == 1
+
+
+def test_a_user_with_no_tenants_sees_empty_pages_not_an_error(client, account_manager):
+    client.force_login(account_manager)  # manages no tenant: every scoped query matches nothing
+    for url in ("/", "/?q=ada", "/attention/"):
+        assert client.get(url).status_code == 200, url
