@@ -2,7 +2,7 @@
 """Time the account managers' pages on a million orders (docs/PERFORMANCE.md §4).
 
     .venv/bin/python -m bench.dashboard            # 1,000,000 orders (seeded once, then reused)
-    .venv/bin/python -m bench.dashboard --smoke    # 20,000 orders, CI; well under 30 s
+    .venv/bin/python -m bench.dashboard --smoke    # 10,000 orders, CI; well under 30 s
 
 Seeds orders with INSERT … SELECT generate_series (no ORM, no test factories) into its own
 PostgreSQL database (BENCH_DB_NAME on BENCH_POSTGRES_URL, see bench/harness.py), then requests
@@ -436,12 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--smoke", action="store_true", help="20,000 orders, 5 runs")
+    parser.add_argument("--smoke", action="store_true", help="10,000 orders, 5 runs")
     parser.add_argument("--reseed", action="store_true", help="seed again even if sizes match")
     parser.add_argument("--plans", action="store_true", help="print every plan, not only bad")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.orders, args.runs = 20_000, 5
+        args.orders, args.runs = 10_000, 5
     _setup_django()
 
     from django.test import Client, override_settings
