@@ -30,6 +30,13 @@ def new_webhook_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+class TenantQuerySet(models.QuerySet):
+    def without_secrets(self) -> TenantQuerySet:
+        """Tenants without their encrypted columns: pages that show a name never load (and so
+        never decrypt) a credential."""
+        return self.defer(*Tenant.secret_field_names())
+
+
 class Tenant(models.Model):
     # The stable id the encrypted columns are bound to (connectors/fields.py): it must never
     # change, or the row's secrets no longer decrypt.
@@ -80,11 +87,21 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def secret_field_names(cls) -> tuple[str, ...]:
+        """The encrypted columns, read from the model itself: a credential added later is
+        deferred wherever tenants are listed without anyone updating a list."""
+        return tuple(
+            f.name for f in cls._meta.concrete_fields if isinstance(f, EncryptedSecretField)
+        )
 
     @property
     def webhook_url(self) -> str:

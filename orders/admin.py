@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from orders.dashboard import TENANT_SECRETS
+from connectors.models import Tenant
 from orders.models import (
     CancelRequest,
     InboundEvent,
@@ -54,7 +54,7 @@ class ReadOnlyHistory:
         # changelist's time) nor an order's state snapshot or pending callback password.
         deferred = []
         if "tenant" in related:
-            deferred += [f"tenant__{f}" for f in TENANT_SECRETS]
+            deferred += [f"tenant__{f}" for f in Tenant.secret_field_names()]
         if "order" in related:
             deferred += ["order__state", "order__pending_callback_password"]
         return qs.defer(*deferred) if deferred else qs

@@ -1,4 +1,5 @@
-"""Forms of the account managers' pages: list filters, manual launch, bulk replay."""
+"""Forms of the account managers' pages: manual launch, bulk replay, profile (the list's
+filters are orders/filters.py)."""
 
 from __future__ import annotations
 
@@ -8,88 +9,7 @@ from django import forms
 
 from connectors.access import scope_to_user, tenants_visible_to
 from connectors.models import Package
-from orders.dashboard import DEFAULT_QUIET_DAYS, SCORES, SORTS, STATUS_LABELS, STATUS_ORDER
 from orders.models import UserProfile
-
-
-def _sort_choices() -> list[tuple[str, str]]:
-    # (key, label when descending, label when ascending)
-    labels = {
-        "created": ("Created, newest first", "Created, oldest first"),
-        "updated": ("Last change, newest first", "Last change, oldest first"),
-        "heard": ("Last heard, newest first", "Last heard, oldest first"),
-        "candidate": ("Candidate, Z–A", "Candidate, A–Z"),
-        "status": ("Status, Z–A", "Status, A–Z"),
-        "score": ("Score, Z–A", "Score, A–Z"),
-        "tenant": ("Tenant, Z–A", "Tenant, A–Z"),
-        "number": ("Reference number, descending", "Reference number, ascending"),
-    }
-    choices = []
-    for key in SORTS:
-        desc, asc = labels[key]
-        choices.append((f"-{key}", desc))
-        choices.append((key, asc))
-    return choices
-
-
-class OrderFilterForm(forms.Form):
-    """GET filters of the orders list and its CSV export. Invalid values are dropped, not fatal:
-    a bookmarked URL with a stale tenant still shows a list."""
-
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=300,
-        help_text="Candidate name or email, reference number, Lever opportunity id or URL",
-        widget=forms.TextInput(attrs={"type": "search"}),
-    )
-    tenant = forms.ChoiceField(label="Tenant", required=False)
-    status = forms.ChoiceField(label="Status", required=False)
-    score = forms.ChoiceField(
-        label="Score", required=False, choices=[("", "Any score"), *[(s, s) for s in SCORES]]
-    )
-    package = forms.ChoiceField(label="Package", required=False)
-    created_from = forms.DateField(
-        label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(
-        label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    attention = forms.BooleanField(label="Needs attention only", required=False)
-    days = forms.IntegerField(
-        label="Quiet for (days)",
-        required=False,
-        min_value=1,
-        max_value=365,
-        initial=DEFAULT_QUIET_DAYS,
-        help_text="With “needs attention”: active orders with no update for this many days",
-        widget=forms.NumberInput(attrs={"placeholder": str(DEFAULT_QUIET_DAYS)}),
-    )
-    sort = forms.ChoiceField(label="Sort by", required=False, choices=_sort_choices())
-
-    def __init__(self, data: Any, *, choices: dict[str, list[tuple[str, str]]]) -> None:
-        super().__init__(data)
-        self.fields["tenant"].choices = [("", "All tenants"), *choices["tenants"]]
-        self.fields["package"].choices = [("", "Any package"), *choices["packages"]]
-        # "pending" stands for the empty status (not yet answered by Backcheck) in URLs.
-        self.fields["status"].choices = [
-            ("", "Any status"),
-            *[(s or "pending", STATUS_LABELS[s]) for s in STATUS_ORDER],
-        ]
-
-    def filters(self) -> dict[str, Any]:
-        """The valid filters; a field with a bad value is ignored (and shown as an error)."""
-        self.is_valid()
-        data = {
-            name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors
-        }
-        if "tenant" in self.errors:
-            # A tenant the user cannot see matches nothing (never "all tenants").
-            data["tenant"] = str(self.data.get("tenant"))[:64]
-        status = data.get("status")
-        data["status"] = None if not status else ("" if status == "pending" else status)
-        data["days"] = data.get("days") or DEFAULT_QUIET_DAYS
-        return data
 
 
 class PackageSelect(forms.Select):

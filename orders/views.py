@@ -18,11 +18,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from connectors.access import scope_to_user
-from orders import dashboard
-from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm, ProfileForm
-from orders.models import CancelRequest, InboundEvent, LeverNote, Order, UserProfile
-from orders.selectors import order_get
+from orders.case_rules import DEFAULT_QUIET_DAYS, DEFAULT_SORT, status_label
+from orders.filters import DashboardOrderFilter
+from orders.forms import BulkReplayForm, LaunchForm, ProfileForm
+from orders.models import CancelRequest, LeverNote, Order, UserProfile
+from orders.selectors.attention import attention, cancel_request_get, replay_selection
+from orders.selectors.case import case_detail, case_event, case_note
+from orders.selectors.export import order_export_rows
+from orders.selectors.health import tenant_health_for_user
+from orders.selectors.order_list import order_filter, order_list_page
+from orders.selectors.orders import order_get
 from orders.services.inbound import TryAgainRefused, case_try_again, inbound_replay
 from orders.services.launch import LaunchError, order_launch_manual
 from orders.services.notes import note_replay, note_skip
@@ -45,7 +50,7 @@ def _order(request: HttpRequest, order_id: int) -> Order:
 
 def _note(request: HttpRequest, order: Order, note_id: int) -> LeverNote:
     try:
-        return LeverNote.objects.get(pk=note_id, order=order)
+        return case_note(order=order, note_id=note_id)
     except LeverNote.DoesNotExist:
         raise Http404("No such note.") from None
 
@@ -54,8 +59,8 @@ def _actor(request: HttpRequest) -> str:
     return request.user.get_username()
 
 
-def _filter_form(request: HttpRequest) -> OrderFilterForm:
-    return OrderFilterForm(request.GET, choices=dashboard.filter_choices(user=request.user))
+def _filters(request: HttpRequest) -> DashboardOrderFilter:
+    return order_filter(user=request.user, data=request.GET)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -68,34 +73,34 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @login_required
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
-    form = _filter_form(request)
-    filters = form.filters()
-    listing = dashboard.order_list_page(
-        user=request.user, filters=filters, page_number=request.GET.get("page")
+    filterset = _filters(request)
+    filters = filterset.values()
+    listing = order_list_page(
+        user=request.user, filterset=filterset, page_number=request.GET.get("page")
     )
     status_param = request.GET.get("status", "")
     counts = [
         {
             "status": status,
             "param": status or "pending",
-            "label": dashboard.status_label(status),
+            "label": status_label(status),
             "count": n,
             "current": status_param == (status or "pending"),
         }
         for status, n in listing.counts
     ]
     context = {
-        "form": form,
+        "form": filterset.form,
         "filters": filters,
         "listing": listing,
         "page": listing.page,
         "counts": counts,
-        "sort": filters.get("sort") or dashboard.DEFAULT_SORT,
+        "sort": filters.get("sort") or DEFAULT_SORT,
         "query_no_page": _query_without(request, "page"),
         "query_no_status": _query_without(request, "page", "status"),
         "query_no_sort": _query_without(request, "page", "sort"),
         "query": request.GET.urlencode(),
-        "health": dashboard.tenant_health_for_user(user=request.user),
+        "health": tenant_health_for_user(user=request.user),
         "quiet_days": filters["days"],
     }
     return render(request, "orders/order_list.html", context)
@@ -117,9 +122,8 @@ def _csv_safe(value: str) -> str:
 @login_required
 @require_GET
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
-    filters = _filter_form(request).filters()
     writer = csv.writer(_Echo())
-    rows = dashboard.order_export_rows(user=request.user, filters=filters)
+    rows = order_export_rows(user=request.user, filterset=_filters(request))
     stream = (writer.writerow([_csv_safe(str(v)) for v in row]) for row in rows)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     return StreamingHttpResponse(
@@ -133,14 +137,14 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order(request, order_id)
-    case = dashboard.case_detail(order=order)
+    case = case_detail(order=order)
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
             "case": case,
-            "status_label": dashboard.status_label(order.status),
+            "status_label": status_label(order.status),
             "show_all": request.GET.get("timeline") == "all",
         },
     )
@@ -151,10 +155,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 def inbound_event_detail(request: HttpRequest, order_id: int, event_id: int) -> HttpResponse:
     """The stored body of one webhook or callback of the case (for "what exactly arrived?")."""
     order = _order(request, order_id)
-    events = InboundEvent.objects.filter(pk=event_id, tenant_id=order.tenant_id)
-    event = events.filter(order=order).first() or (
-        events.first() if order.trigger_event_id == event_id else None
-    )
+    event = case_event(order=order, event_id=event_id)
     if event is None:
         raise Http404("No such event.")
     return render(request, "orders/inbound_event.html", {"order": order, "event": event})
@@ -287,10 +288,10 @@ def note_action_view(
 @require_GET
 def attention_view(request: HttpRequest) -> HttpResponse:
     try:
-        days = max(1, min(365, int(request.GET.get("days", dashboard.DEFAULT_QUIET_DAYS))))
+        days = max(1, min(365, int(request.GET.get("days", DEFAULT_QUIET_DAYS))))
     except ValueError:
-        days = dashboard.DEFAULT_QUIET_DAYS
-    data = dashboard.attention(user=request.user, days=days)
+        days = DEFAULT_QUIET_DAYS
+    data = attention(user=request.user, days=days)
     return render(request, "orders/attention.html", {"a": data, "days": days})
 
 
@@ -305,29 +306,14 @@ def attention_replay(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     note_ids, event_ids = data["note"], data["event"]
     submit_ids, cancel_ids = data["submit"], data["cancel"]
-    notes = list(
-        dashboard.with_tenant(scope_to_user(LeverNote.objects.all(), request.user))
-        .filter(pk__in=note_ids)
-        .select_related("order")
+    chosen = replay_selection(
+        user=request.user,
+        note_ids=note_ids,
+        event_ids=event_ids,
+        submit_ids=submit_ids,
+        cancel_ids=cancel_ids,
     )
-    events = list(
-        dashboard.with_tenant(scope_to_user(InboundEvent.objects.all(), request.user))
-        .filter(pk__in=event_ids)
-        .defer("raw_body")
-    )
-    submits = list(
-        dashboard.with_tenant(scope_to_user(Order.objects.all(), request.user))
-        .filter(pk__in=submit_ids)
-        .defer("state")
-    )
-    cancels = list(
-        dashboard.with_tenant(
-            scope_to_user(CancelRequest.objects.all(), request.user, "order__tenant"),
-            "order__tenant",
-        )
-        .filter(pk__in=cancel_ids)
-        .select_related("order")
-    )
+    notes, events, submits, cancels = chosen.notes, chosen.events, chosen.submits, chosen.cancels
     if (
         len(notes) != len(set(note_ids))
         or len(events) != len(set(event_ids))
@@ -344,7 +330,7 @@ def attention_replay(request: HttpRequest) -> HttpResponse:
                 "events": events,
                 "submits": submits,
                 "cancels": cancels,
-                "total": len(notes) + len(events) + len(submits) + len(cancels),
+                "total": chosen.total,
             },
         )
     done, problems = 0, []
@@ -378,9 +364,7 @@ def attention_dismiss(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a refused cancellation to dismiss.")
         return redirect("attention")
     try:
-        cancel = scope_to_user(
-            CancelRequest.objects.select_related("order"), request.user, "order__tenant"
-        ).get(pk=request_id)
+        cancel = cancel_request_get(user=request.user, request_id=request_id)
     except CancelRequest.DoesNotExist:
         raise Http404("No such cancellation.") from None
     try:

@@ -3,20 +3,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from orders.models import LeverNote, NoteAttempt, Order, ScreeningService, StatusEvent
-from orders.state import LEVER_STATUS
-
-
-class OrderFilterSerializer(serializers.Serializer):
-    tenant = serializers.SlugField(required=False)
-    status = serializers.ChoiceField(choices=list(LEVER_STATUS), required=False)
-    score = serializers.ChoiceField(choices=["Green", "Amber", "Red"], required=False)
-    package = serializers.CharField(required=False, max_length=100)
-    opportunity_id = serializers.CharField(required=False, max_length=100)
-    active = serializers.BooleanField(required=False, allow_null=True, default=None)
-    created_from = serializers.DateField(required=False)
-    created_to = serializers.DateField(required=False)
-    q = serializers.CharField(required=False, max_length=200)
-    page = serializers.IntegerField(required=False, min_value=1)
 
 
 class OrderListSerializer(serializers.ModelSerializer):

@@ -1,6 +1,12 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from orders.api import inbound, orders
+
+# SimpleRouter, not DefaultRouter: no API root view, the URLs are exactly those of
+# docs/CONTRACT.md §5 (api-order-list, -detail, -resync, -cancel).
+router = SimpleRouter()
+router.register("orders", orders.OrderViewSet, basename="api-order")
 
 urlpatterns = [
     path(
@@ -9,8 +15,5 @@ urlpatterns = [
     path(
         "callbacks/backcheck/", inbound.BackcheckCallbackView.as_view(), name="backcheck-callback"
     ),
-    path("orders/", orders.OrderListApi.as_view(), name="api-order-list"),
-    path("orders/<int:order_id>/", orders.OrderDetailApi.as_view(), name="api-order-detail"),
-    path("orders/<int:order_id>/resync/", orders.OrderResyncApi.as_view(), name="api-order-resync"),
-    path("orders/<int:order_id>/cancel/", orders.OrderCancelApi.as_view(), name="api-order-cancel"),
+    *router.urls,
 ]

@@ -17,7 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connectors.backcheck.schema import http_url as _http_url
 from connectors.models import Tenant
-from orders import dashboard
+from orders.case_rules import status_label
+from orders.presenters.timeline import TimelineEntry
+from orders.selectors.attention import attention_count as _attention_count
+from orders.selectors.health import tenant_health_of
 from orders.state import LEVER_STATUS
 
 register = template.Library()
@@ -72,7 +75,7 @@ _OUTCOME_CLASS = {
 
 @register.simple_tag
 def status_badge(status: str) -> str:
-    label = dashboard.status_label(status)
+    label = status_label(status)
     lever = LEVER_STATUS.get(status)
     title = f"Lever shows: {lever}" if lever and lever != label else ""
     return format_html(
@@ -111,7 +114,7 @@ def outcome_badge(outcome: str) -> str:
 def tenant_health(tenant: Tenant) -> dict[str, Any]:
     """Health of one tenant, for the tenant overview (the tenant is already scoped there)."""
     return {
-        "health": dashboard.tenant_health(tenants=Tenant.objects.filter(pk=tenant.pk)),
+        "health": tenant_health_of(tenant=tenant),
         "single": True,
     }
 
@@ -133,7 +136,7 @@ def _e(value: object) -> str:
 
 
 @register.simple_tag
-def render_timeline(entries: list[dashboard.TimelineEntry], order_id: int) -> SafeString:
+def render_timeline(entries: list[TimelineEntry], order_id: int) -> SafeString:
     """The case timeline, newest first."""
     event_url = reverse("order-event", args=[order_id, 0])[: -len("0/")]
     out = ['<ol class="timeline">']
@@ -175,7 +178,7 @@ def attention_count(context) -> int:
     user = context.get("user")
     if user is None or not user.is_authenticated:
         return 0
-    return dashboard.attention_count(user=user)
+    return _attention_count(user=user)
 
 
 @register.simple_tag

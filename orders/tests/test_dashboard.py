@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from orders.dashboard import PAGE_SIZE
+from orders.case_rules import PAGE_SIZE
 from orders.models import Order
 from orders.tests.dashboard_factories import (
     days_ago,

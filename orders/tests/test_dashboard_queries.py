@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders.dashboard import attention_count
 from orders.models import LeverNote, Order
+from orders.selectors.attention import attention_count
 from orders.tests.dashboard_factories import (
     bulk_history,
     bulk_orders,
