@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     port = harness.free_port()
     public = f"http://127.0.0.1:{port}"
     env = harness.prepare(PUBLIC_BASE_URL=public)
-    from connectors.backcheck.fake_server import FakeBackcheck
-    from connectors.lever.fake_server import BG_CHECK_STAGE_ID, FakeLever, seed_demo
+    from connectors.backcheck.fake import FakeBackcheck
+    from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever, seed_account
+    from connectors.management.demo_data import DEMO_SEED
     from connectors.models import Package, Tenant
     from orders.models import Order
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     backcheck = FakeBackcheck(callback_retry_seconds=1.0).start()
     try:
         api_key = "bench-e2e-lever-key-0123456789abcdef"
-        seed_demo(lever, api_key, SIGNATURE_TOKEN)
+        seed_account(lever, api_key, SIGNATURE_TOKEN, DEMO_SEED)
         tenant = Tenant.objects.create(
             name="Bench E2E",
             slug="bench-e2e",

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(1, 0.95), (2, 0.9)] + ([] if args.smoke else [(10, 0.9)])
 
     env = harness.prepare(NOTE_RETRY_BASE_S="0.5", NOTE_RETRY_MAX_S="5")
-    from connectors.lever.fake_server import FakeLever
+    from connectors.lever.fake import FakeLever
 
     limit = 10.0
     report = harness.Report(

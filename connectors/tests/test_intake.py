@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors import intake, services
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, FakeLever
+from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
 from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 from integration_portal.logging import RedactSecretsFilter

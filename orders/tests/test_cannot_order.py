@@ -14,7 +14,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from connectors.lever.fake_server import DEMO_SEED
+from connectors.management.demo_data import DEMO_SEED
 from orders.models import InboundEvent, LeverNote, Order
 from orders.tasks import deliver_notes, process_inbound, submit_order
 from orders.tests.wired import attention_page, stage_change

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from connectors import services
 from connectors.crypto import Secret
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
 from orders.models import LeverNote, NoteAttempt
 from orders.services.notes import notes_deliver

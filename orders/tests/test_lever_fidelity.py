@@ -17,7 +17,7 @@ from django.utils import timezone
 from connectors.checks import tenant_check
 from connectors.crypto import Secret
 from connectors.lever.client import LeverClient
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.lever.ratelimit import LocalLimiter
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order

@@ -12,8 +12,9 @@ import secrets
 import pytest
 from django.urls import reverse
 
-from connectors.backcheck.fake_server import FakeBackcheck
-from connectors.lever.fake_server import DEMO_SEED, FakeLever
+from connectors.backcheck.fake import FakeBackcheck
+from connectors.lever.fake import FakeLever
+from connectors.management.demo_data import DEMO_SEED
 from connectors.models import Tenant
 from orders.models import InboundEvent, Order
 from orders.tasks import process_inbound, submit_order

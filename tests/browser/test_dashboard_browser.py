@@ -17,7 +17,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from orders.models import LeverNote, Order
 from orders.services.notes import notes_deliver
 from orders.tests.dashboard_factories import callback, failed_note, make_order, make_tenant

@@ -13,8 +13,8 @@ import pytest
 from django.db import connection, connections
 
 from connectors import services
-from connectors.backcheck.fake_server import FakeBackcheck
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
+from connectors.backcheck.fake import FakeBackcheck
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import IntakeLink, Tenant
 from tests.browser.conftest import authenticator_for, totp_code
 

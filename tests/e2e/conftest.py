@@ -86,11 +86,12 @@ def wire_tenant(
     `backcheck`'s credentials, and a "std-ca" package tagged "standard-ca"."""
     import secrets
 
-    from connectors.lever.fake_server import DEMO_SEED, seed_demo
+    from connectors.lever.fake import seed_account
+    from connectors.management.demo_data import DEMO_SEED
     from connectors.models import Package, Tenant
 
     api_key = key_prefix + secrets.token_hex(12)
-    seed_demo(lever, api_key, SIGNATURE_TOKEN)
+    seed_account(lever, api_key, SIGNATURE_TOKEN, DEMO_SEED)
     tenant = Tenant.objects.create(
         name=name,
         slug=slug,
@@ -206,12 +207,12 @@ class Wired:
         self.webhook_url = f"{live_server_url}/api/v1/webhooks/lever/{tenant.webhook_id}/"
 
     def candidate(self, name: str) -> str:
-        from connectors.lever.fake_server import DEMO_SEED
+        from connectors.management.demo_data import DEMO_SEED
 
         return DEMO_SEED["candidates"][name]["opportunity_id"]
 
     def trigger(self, name: str) -> dict:
-        from connectors.lever.fake_server import DEMO_SEED
+        from connectors.management.demo_data import DEMO_SEED
 
         return self.lever.move_to_stage(
             self.api_key,
@@ -253,8 +254,8 @@ def wired(celery_worker_process, transactional_db, live_server):
     """Yield a `Wired` factory: wired(piecemeal=..., cma=...)."""
     import secrets
 
-    from connectors.backcheck.fake_server import FakeBackcheck
-    from connectors.lever.fake_server import FakeLever
+    from connectors.backcheck.fake import FakeBackcheck
+    from connectors.lever.fake import FakeLever
 
     started = []
 

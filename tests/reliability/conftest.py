@@ -483,8 +483,8 @@ def make_tenant(
 
 @pytest.fixture
 def fakes() -> Iterator[tuple]:
-    from connectors.backcheck.fake_server import FakeBackcheck
-    from connectors.lever.fake_server import FakeLever
+    from connectors.backcheck.fake import FakeBackcheck
+    from connectors.lever.fake import FakeLever
 
     lever = FakeLever(webhook_retry_gaps=(0.3, 0.6, 1.0, 1.5, 2.0)).start()
     backcheck = FakeBackcheck(
@@ -499,7 +499,7 @@ def fakes() -> Iterator[tuple]:
 
 def stage_body(w: Wired, opportunity_id: str) -> dict:
     """Move the candidate in fake Lever and return the signed webhook, without sending it."""
-    from connectors.lever.fake_server import DEMO_SEED
+    from connectors.management.demo_data import DEMO_SEED
 
     return w.lever.move_to_stage(w.api_key, opportunity_id, DEMO_SEED["background_check_stage_id"])
 

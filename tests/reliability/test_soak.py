@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from connectors.backcheck.script import callback_body
+from connectors.backcheck.fake.script import callback_body
 from orders.models import InboundEvent, LeverNote, Order
 from tests.model import predict
 from tests.reliability.conftest import make_tenant, record, stage_body, wait_until

@@ -123,7 +123,8 @@ def _broker_messages(stack) -> list[str]:
 
 @pytest.mark.e2e
 def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fakes):
-    from connectors.lever.fake_server import seed_demo
+    from connectors.lever.fake import seed_account
+    from connectors.management.demo_data import DEMO_SEED
     from connectors.models import Tenant
     from orders.models import LeverNote
     from tests.e2e.conftest import Wired
@@ -134,8 +135,8 @@ def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fa
         CANARY["backcheck_client_secret"],
     )
     stack.up(workers=0, beat=False)
-    seed_demo(lever, CANARY["lever_api_key"], CANARY["lever_signature_token"])
-    from connectors.lever.fake_server import DEMO_SEED
+    seed_account(lever, CANARY["lever_api_key"], CANARY["lever_signature_token"], DEMO_SEED)
+    from connectors.management.demo_data import DEMO_SEED
     from connectors.models import Package
 
     tenant = Tenant.objects.create(

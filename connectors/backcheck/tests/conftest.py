@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from connectors.backcheck.client import BackcheckClient, clear_token_cache
-from connectors.backcheck.fake_server import FakeBackcheck
+from connectors.backcheck.fake import FakeBackcheck
 from connectors.backcheck.mapping import Candidate
 
 ADA = Candidate(given_name="Ada", family_name="Lovelace", email="ada@example.com", phone=None)

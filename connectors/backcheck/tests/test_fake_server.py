@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from connectors.backcheck.client import BackcheckClient
-from connectors.backcheck.fake_server import FakeBackcheck
+from connectors.backcheck.fake import FakeBackcheck
 from connectors.backcheck.schema import parse_callback
 from connectors.http import HttpError
 
@@ -260,7 +260,7 @@ def test_the_fake_runs_as_a_process() -> None:
         [
             sys.executable,
             "-m",
-            "connectors.backcheck.fake_server",
+            "connectors.backcheck.fake",
             "--port",
             "0",
             "--client-id",

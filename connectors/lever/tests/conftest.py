@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from connectors.lever.client import LeverClient
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.lever.ratelimit import LocalLimiter, RedisLimiter
 
 FIXTURES = Path(__file__).parent / "fixtures"

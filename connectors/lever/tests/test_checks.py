@@ -9,7 +9,7 @@ import pytest
 
 from connectors.crypto import Secret
 from connectors.lever.checks import lever_check
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS
 from connectors.models import Tenant
 
 

@@ -19,7 +19,7 @@ from connectors.lever.client import (
     StageChange,
     User,
 )
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
 from connectors.lever.ratelimit import LocalLimiter
 from connectors.models import LEVER_BASE_URL_PRESETS, Tenant
 

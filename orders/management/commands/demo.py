@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.http import HttpClient, HttpError
-from connectors.lever.fake_server import DEMO_SEED
 from connectors.management.commands.demo_setup import DEMO_SLUG, demo_ports
+from connectors.management.demo_data import DEMO_SEED
 from connectors.models import Tenant
 from orders.models import LeverNote, Order
 
