@@ -68,7 +68,7 @@ def _fresh_cache():
     yield
     from django.conf import settings
 
-    from connectors.webhook_tenants import webhook_tenant_forget
+    from connectors.tenants.webhook_tenants import webhook_tenant_forget
     from orders.queue import publish_deferred
 
     webhook_tenant_forget()  # tests change tenants with .update() too, which sends no signal

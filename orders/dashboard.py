@@ -29,8 +29,8 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from connectors.access import is_super_admin, scope_to_user, tenants_visible_to
 from connectors.models import Package, Tenant
+from connectors.tenants.access import is_super_admin, scope_to_user, tenants_visible_to
 from orders.models import (
     CancelRequest,
     InboundEvent,

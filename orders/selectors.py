@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from connectors.access import scope_to_user
+from connectors.tenants.access import scope_to_user
 from orders.models import Order
 
 

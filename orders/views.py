@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from connectors.access import scope_to_user
+from connectors.tenants.access import scope_to_user
 from orders import dashboard
 from orders.forms import BulkReplayForm, LaunchForm, OrderFilterForm, ProfileForm
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order, UserProfile

@@ -89,14 +89,14 @@ def create_note_as_author(
 
 
 def permission_refused(*, tenant_id: int, read: str) -> None:
-    from connectors.services import tenant_lever_permission_warn
+    from connectors.tenants.services import tenant_lever_permission_warn
 
     tenant_lever_permission_warn(tenant_id=tenant_id, read=read)
 
 
 def permission_restored(*, tenant_id: int, read: str) -> None:
     """Lever allowed a read it had refused: the tenant's health warning goes."""
-    from connectors.services import tenant_lever_permission_clear
+    from connectors.tenants.services import tenant_lever_permission_clear
 
     tenant_lever_permission_clear(tenant_id=tenant_id, read=read)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import services
+from connectors.tenants import services
 
 CANARY_API_KEY = "CANARYleverKEY-7f3a9c1e5b2d4f60"
 CANARY_TOKEN = "CANARYsigTOKEN-a1b2c3d4e5f6a7b8"

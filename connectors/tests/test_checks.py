@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from connectors import services
 from connectors.backcheck.fake import FakeBackcheck
 from connectors.checks import tenant_check
 from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
+from connectors.tenants import services
 from connectors.tests.conftest import (
     CANARY_API_KEY,
     CANARY_CLIENT_ID,

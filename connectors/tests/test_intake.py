@@ -18,9 +18,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors import intake, services
 from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
+from connectors.tenants import intake, services
 from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 from integration_portal.logging import RedactSecretsFilter
 

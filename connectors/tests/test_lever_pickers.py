@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from connectors import services
 from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import Tenant
+from connectors.tenants import services
 from connectors.tests.conftest import CANARY_API_KEY, assert_no_canary
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from connectors import services
 from connectors.models import Package, Tenant, TenantAuditEntry
+from connectors.tenants import services
 from connectors.tests.conftest import CANARIES, CANARY_TOKEN, assert_no_canary
 
 pytestmark = pytest.mark.django_db

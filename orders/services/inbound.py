@@ -28,7 +28,7 @@ from connectors.lever.interpret import (
     stage_name_or_id,
 )
 from connectors.models import Package, Tenant
-from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
+from connectors.tenants.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders import outbox
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note

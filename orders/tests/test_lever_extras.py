@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from django.core.exceptions import ValidationError
 
-from connectors import services
 from connectors.crypto import Secret
 from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
+from connectors.tenants import services
 from orders.models import LeverNote, NoteAttempt
 from orders.services.notes import notes_deliver
 from orders.tests.dashboard_factories import apply, make_order, make_tenant

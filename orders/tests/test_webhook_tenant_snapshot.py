@@ -1,4 +1,4 @@
-"""The webhook endpoint's in-memory tenant snapshot (connectors/webhook_tenants.py).
+"""The webhook endpoint's in-memory tenant snapshot (connectors/tenants/webhook_tenants.py).
 
 A snapshot may be seconds old in other processes; these tests pin what that can and cannot do.
 "Another process" is played by a queryset `.update()`, which, like a change made elsewhere,
@@ -12,9 +12,9 @@ import json
 import pytest
 from django.db import IntegrityError
 
-from connectors import webhook_tenants
 from connectors.models import Package, Tenant
-from connectors.webhook_tenants import WEBHOOK_TENANT_TTL_S, webhook_tenant_get
+from connectors.tenants import webhook_tenants
+from connectors.tenants.webhook_tenants import WEBHOOK_TENANT_TTL_S, webhook_tenant_get
 from orders.models import InboundEvent, Order
 from orders.services.inbound import inbound_process, lever_webhook_store
 from orders.tests.conftest import SIGNATURE_TOKEN, TRIGGER_STAGE, signed

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection, connections
 
-from connectors import services
 from connectors.backcheck.fake import FakeBackcheck
 from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import IntakeLink, Tenant
+from connectors.tenants import services
 from tests.browser.conftest import authenticator_for, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

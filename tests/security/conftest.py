@@ -41,8 +41,8 @@ class World:
 
 def _side(slug: str, manager, secrets_: dict) -> Side:
     from connectors.backcheck.credentials import hash_callback_password
-    from connectors.intake import intake_link_create
     from connectors.models import Package, Tenant
+    from connectors.tenants.intake import intake_link_create
     from orders.models import InboundEvent, LeverNote, Order
 
     tenant = Tenant.objects.create(

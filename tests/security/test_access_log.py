@@ -44,8 +44,8 @@ def _get(url: str, headers: dict[str, str]) -> int:
 def test_gunicorn_access_log_masks_intake_tokens_and_webhook_ids(postgres, tmp_path):
     from django.db import connection
 
-    from connectors.intake import intake_link_create
     from connectors.models import Tenant
+    from connectors.tenants.intake import intake_link_create
 
     tenant = Tenant.objects.create(name="Acme", slug="acme", trigger_stage_ids=["s"])
     _, token = intake_link_create(tenant=tenant, actor="cli")

@@ -84,7 +84,7 @@ def test_an_error_report_for_a_crash_while_setting_a_secret_holds_no_canary(
 ):
     """What an error e-mail (AdminEmailHandler) would carry: POST data and frame locals. The
     crash happens deep inside the real service, after it has the value in hand."""
-    from connectors import services
+    from connectors.tenants import services
 
     def crash(*args, **kwargs):
         raise RuntimeError("the database went away")
