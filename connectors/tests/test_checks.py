@@ -15,7 +15,7 @@ from connectors.checks import tenant_check
 from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
 from connectors.tenants import services
-from connectors.tests.conftest import (
+from tests.support.canaries import (
     CANARY_API_KEY,
     CANARY_CLIENT_ID,
     CANARY_CLIENT_SECRET,

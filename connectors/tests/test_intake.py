@@ -21,8 +21,8 @@ from django.utils import timezone
 from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
 from connectors.tenants import intake, services
-from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 from integration_portal.logging import RedactSecretsFilter
+from tests.support.canaries import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 
 pytestmark = pytest.mark.django_db
 

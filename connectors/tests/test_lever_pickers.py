@@ -12,7 +12,7 @@ from django.urls import reverse
 from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import Tenant
 from connectors.tenants import services
-from connectors.tests.conftest import CANARY_API_KEY, assert_no_canary
+from tests.support.canaries import CANARY_API_KEY, assert_no_canary
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from connectors.http import HttpClient, HttpError
 from connectors.lever.checks import lever_check
 from connectors.models import Tenant
 from connectors.tenants import services
-from connectors.tests.conftest import CANARY_API_KEY
+from tests.support.canaries import CANARY_API_KEY
 
 PUBLIC = "203.0.113.9"  # documentation range: public for this rule, never routed here
 BODY_MARKER = "internal-listener-banner-5c1f"

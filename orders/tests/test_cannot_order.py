@@ -17,7 +17,7 @@ from django.urls import reverse
 from connectors.management.demo_data import DEMO_SEED
 from orders.models import InboundEvent, LeverNote, Order
 from orders.tasks import deliver_notes, process_inbound, submit_order
-from orders.tests.wired import attention_page, stage_change
+from tests.support.wired import attention_page, stage_change
 
 pytestmark = pytest.mark.django_db
 

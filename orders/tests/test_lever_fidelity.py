@@ -23,7 +23,7 @@ from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
 from orders.services.inbound import inbound_process
 from orders.services.notes import notes_deliver
-from orders.tests.conftest import TRIGGER_STAGE, signed
+from tests.support.lever import TRIGGER_STAGE, signed
 
 pytestmark = pytest.mark.django_db
 

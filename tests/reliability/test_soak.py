@@ -16,7 +16,9 @@ import requests
 from connectors.backcheck.fake.script import callback_body
 from orders.models import InboundEvent, LeverNote, Order
 from tests.model import predict
-from tests.reliability.conftest import make_tenant, record, stage_body, wait_until
+from tests.support.harness import record, wait_until
+from tests.support.stack import wire_stack_tenant
+from tests.support.wired import stage_body
 
 pytestmark = [pytest.mark.e2e]
 
@@ -75,7 +77,7 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
     lever, backcheck = fakes
     stack.up(concurrency=3)
     tenants = [
-        make_tenant(
+        wire_stack_tenant(
             stack,
             lever,
             backcheck,

@@ -7,8 +7,8 @@ import pytest
 from connectors.backcheck.client import BackcheckClient, PackageInfo
 from connectors.backcheck.fake import FakeBackcheck
 from connectors.http import HttpError
-
-from .conftest import ADA, closed_port_url, create
+from tests.support.backcheck import ADA, create
+from tests.support.harness import closed_port_url
 
 TOKEN = "/oauth/token"
 

@@ -13,8 +13,8 @@ from connectors.backcheck.client import BackcheckClient
 from connectors.backcheck.fake import FakeBackcheck
 from connectors.backcheck.schema import parse_callback
 from connectors.http import HttpError
-
-from .conftest import closed_port_url, create
+from tests.support.backcheck import create
+from tests.support.harness import closed_port_url
 
 
 def _basic(username: str, password: str) -> str:

@@ -14,8 +14,7 @@ from connectors.backcheck.fake.script import (
     golden_fixture,
 )
 from connectors.backcheck.schema import parse_callback
-
-from .conftest import SteppingClock, create
+from tests.support.backcheck import SteppingClock, create
 
 GOLDEN = json.loads(GOLDEN_PATH.read_text())
 TIMESTAMP_KEYS = ("updatedAt", "completedAt")
