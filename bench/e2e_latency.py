@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     from connectors.backcheck.fake import FakeBackcheck
     from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever, seed_account
     from connectors.management.demo_data import DEMO_SEED
-    from connectors.models import Package, Tenant
     from orders.models import Order
+    from tests.support.factories import TenantFactory
 
     report = harness.Report(f"End to end, no backlog ({cases} cases in sequence)")
     lever = FakeLever().start()
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api_key = "bench-e2e-lever-key-0123456789abcdef"
         seed_account(lever, api_key, SIGNATURE_TOKEN, DEMO_SEED)
-        tenant = Tenant.objects.create(
+        tenant = TenantFactory(
             name="Bench E2E",
             slug="bench-e2e",
             lever_base_url=lever.base_url,
@@ -61,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
             lever_signature_token=SIGNATURE_TOKEN,
             backcheck_client_id=backcheck.client_id,
             backcheck_client_secret=backcheck.client_secret,
-        )
-        Package.objects.create(
-            tenant=tenant,
-            code="std-ca",
-            name="Standard Canada",
-            lever_tag="standard-ca",
-            is_default=True,
+            packages=[
+                {
+                    "code": "std-ca",
+                    "name": "Standard Canada",
+                    "lever_tag": "standard-ca",
+                    "is_default": True,
+                }
+            ],
         )
         webhook_url = f"{public}/api/v1/webhooks/lever/{tenant.webhook_id}/"
         opportunities = [
