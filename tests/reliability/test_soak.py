@@ -15,7 +15,7 @@ import requests
 
 from connectors.backcheck.fake.script import callback_body
 from orders.models import InboundEvent, LeverNote, Order
-from tests.model import predict
+from tests.support.model import predict
 from tests.support.harness import record, wait_until
 from tests.support.stack import wire_stack_tenant
 from tests.support.wired import stage_body

@@ -102,7 +102,6 @@ class ApiTokenFactory(DjangoModelFactory):
 
     class Meta:
         model = ApiToken
-        exclude = ("clear_token",)
 
     clear_token = factory.LazyFunction(new_token)
     user = factory.SubFactory(SuperAdminFactory)
@@ -113,7 +112,7 @@ class ApiTokenFactory(DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type[ApiToken], *args: Any, **kwargs: Any) -> ApiToken:
-        clear = kwargs.pop("clear_token", None)
+        clear = kwargs.pop("clear_token")  # not a column: handed back on the row
         row = super()._create(model_class, *args, **kwargs)
         row.clear_token = clear
         return row
@@ -203,7 +202,6 @@ class IntakeLinkFactory(DjangoModelFactory):
 
     class Meta:
         model = IntakeLink
-        exclude = ("token",)
 
     token = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
     tenant = factory.SubFactory(TenantFactory)
@@ -215,7 +213,7 @@ class IntakeLinkFactory(DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type[IntakeLink], *args: Any, **kwargs: Any) -> IntakeLink:
-        token = kwargs.pop("token", None)
+        token = kwargs.pop("token")  # not a column: handed back on the row
         link = super()._create(model_class, *args, **kwargs)
         link.token = token
         return link
