@@ -1,6 +1,6 @@
 """Fault 7: a bounded mixed soak — several tenants, concurrent and duplicated webhooks, callbacks
 duplicated and reordered, Lever failing now and then — and then EVERY order's final state and
-note sequence compared with the pure model of docs/CONTRACT.md §2–3 (tests/model.py)."""
+note sequence compared with the pure model of docs/CONTRACT.md §2–3 (tests/support/model.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import requests
 
 from connectors.backcheck.fake.script import callback_body
 from orders.models import InboundEvent, LeverNote, Order
-from tests.support.model import predict
 from tests.support.harness import record, wait_until
+from tests.support.model import predict
 from tests.support.stack import wire_stack_tenant
 from tests.support.wired import stage_body
 
