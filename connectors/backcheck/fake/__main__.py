@@ -23,7 +23,10 @@ def _parse_packages(spec: str) -> dict[str, str]:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the fake Backcheck API on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m connectors.backcheck.fake",
+        description="Run the fake Backcheck API on 127.0.0.1.",
+    )
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     # The fake's own made-up credential, so argv is acceptable here (never a real secret).

@@ -41,7 +41,10 @@ def _print_seed(fake: FakeLever, api_key: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake Lever API server (tests and demo).")
+    parser = argparse.ArgumentParser(
+        prog="python -m connectors.lever.fake",
+        description="Fake Lever API server (tests and demo).",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
     parser.add_argument(
