@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.harness import free_port as free_port  # the benches call harness.free_port
 from tests.support.harness import wait_until as _wait_until
 from tests.support.harness import worker_argv
 
