@@ -1,23 +1,14 @@
-"""Shared test helpers.
+"""Fixtures shared by every test package, built on tests/support (services, factories).
 
-Tests that need a real service (PostgreSQL, Redis, a browser) call `service_unavailable(...)`
-when it is missing: on a developer's machine that is a skip with the reason; in CI
-(`REQUIRE_ALL_TESTS=1`) it is a failure, so nothing silently stops being tested.
+Tests that need a real service (PostgreSQL, Redis, a browser) call
+`tests.support.services.service_unavailable(...)` when it is missing.
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-REQUIRE_ALL_TESTS = os.environ.get("REQUIRE_ALL_TESTS", "") not in ("", "0", "false", "False")
-
-
-def service_unavailable(reason: str) -> None:
-    if REQUIRE_ALL_TESTS:
-        pytest.fail(f"REQUIRE_ALL_TESTS is set but {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.support.services import service_unavailable
 
 
 @pytest.fixture
@@ -46,20 +37,28 @@ def postgres(db) -> None:
 
 
 @pytest.fixture
-def super_admin(db, django_user_model):
-    return django_user_model.objects.create_superuser(
-        "root-admin", "root@example.test", "pw-root-admin-1"
+def super_admin(db):
+    from tests.support.factories import SuperAdminFactory
+
+    return SuperAdminFactory(
+        username="root-admin", email="root@example.test", password="pw-root-admin-1"
     )
 
 
 @pytest.fixture
-def account_manager(db, django_user_model):
-    return django_user_model.objects.create_user("am-alice", "alice@example.test", "pw-alice-1")
+def account_manager(db):
+    from tests.support.factories import AccountManagerFactory
+
+    return AccountManagerFactory(
+        username="am-alice", email="alice@example.test", password="pw-alice-1"
+    )
 
 
 @pytest.fixture
-def other_account_manager(db, django_user_model):
-    return django_user_model.objects.create_user("am-bob", "bob@example.test", "pw-bob-1")
+def other_account_manager(db):
+    from tests.support.factories import AccountManagerFactory
+
+    return AccountManagerFactory(username="am-bob", email="bob@example.test", password="pw-bob-1")
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +67,7 @@ def _fresh_cache():
     yield
     from django.conf import settings
 
-    from connectors.webhook_tenants import webhook_tenant_forget
+    from connectors.tenants.webhook_tenants import webhook_tenant_forget
     from integration_portal.publishing import publish_deferred
 
     webhook_tenant_forget()  # tests change tenants with .update() too, which sends no signal
@@ -88,3 +87,51 @@ def _fresh_cache():
             client.delete(*keys)
     except redis.RedisError:
         pass  # a test that stopped Redis on purpose; nothing to clear
+
+
+# --- a tenant wired to both fakes over HTTP, for in-process tests (tests/support/wired.py) ----
+
+
+@pytest.fixture
+def wired_fakes():
+    from connectors.backcheck.fake import FakeBackcheck
+    from connectors.lever.fake import FakeLever
+
+    lever = FakeLever(webhook_retry_gaps=(0.05,)).start()
+    backcheck = FakeBackcheck(step_seconds=0.2, callback_retry_seconds=600).start()
+    yield lever, backcheck
+    lever.stop()
+    backcheck.stop()
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.NOTE_RETRY_BASE_S = 0.01
+    settings.NOTE_RETRY_MAX_S = 0.02
+    settings.HTTP_CONNECT_TIMEOUT_S = 1
+
+
+@pytest.fixture
+def w(wired_fakes, fast_retries):
+    import secrets
+
+    from tests.support.wired import DEAD, wire_tenant
+
+    lever, backcheck = wired_fakes
+    return wire_tenant(
+        lever,
+        backcheck,
+        DEAD,
+        key_prefix="outbox-key-",
+        name="Outbox Corp",
+        slug="outbox-" + secrets.token_hex(3),
+    )
+
+
+@pytest.fixture
+def manager_client(client, w):
+    from tests.support.factories import AccountManagerFactory
+
+    user = AccountManagerFactory(username="am-outbox", managed_tenants=[w.tenant])
+    client.force_login(user)
+    return client

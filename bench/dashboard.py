@@ -67,14 +67,16 @@ def _tenants():
     """The bench's tenants and their account managers (fresh each seeding)."""
     from django.contrib.auth import get_user_model
 
-    from connectors.models import Package, Tenant
+    from tests.support.factories import TenantFactory
 
     made = {}
     for slug, manager in ((BIG, "bench-am"), (SMALL, "bench-am-small")):
-        tenant = Tenant.objects.create(slug=slug, name=slug.replace("-", " ").title())
-        Package.objects.create(tenant=tenant, code=f"{slug}-std", name="Standard", is_default=True)
         user, _ = get_user_model().objects.get_or_create(username=manager)
-        tenant.account_managers.add(user)
+        tenant = TenantFactory(
+            slug=slug,
+            packages=[{"code": f"{slug}-std", "name": "Standard", "is_default": True}],
+            managers=[user],
+        )
         made[slug] = (tenant, user)
     return made
 
@@ -340,7 +342,7 @@ def _baseline_view(request):
     from django.http import HttpResponse
     from django.template import engines
 
-    from connectors.access import scope_to_user
+    from connectors.tenants.access import scope_to_user
     from orders.case_rules import with_tenant
     from orders.models import Order
 

@@ -89,18 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     port = harness.free_port()
     public = f"http://127.0.0.1:{port}"
     env = harness.prepare(PUBLIC_BASE_URL=public)
-    from connectors.backcheck.fake_server import FakeBackcheck
-    from connectors.lever.fake_server import BG_CHECK_STAGE_ID, FakeLever, seed_demo
-    from connectors.models import Package, Tenant
+    from connectors.backcheck.fake import FakeBackcheck
+    from connectors.demo_data import DEMO_SEED
+    from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever, seed_account
     from orders.models import Order
+    from tests.support.factories import TenantFactory
 
     report = harness.Report(f"End to end, no backlog ({cases} cases in sequence)")
     lever = FakeLever().start()
     backcheck = FakeBackcheck(callback_retry_seconds=1.0).start()
     try:
         api_key = "bench-e2e-lever-key-0123456789abcdef"
-        seed_demo(lever, api_key, SIGNATURE_TOKEN)
-        tenant = Tenant.objects.create(
+        seed_account(lever, api_key, SIGNATURE_TOKEN, DEMO_SEED)
+        tenant = TenantFactory(
             name="Bench E2E",
             slug="bench-e2e",
             lever_base_url=lever.base_url,
@@ -110,13 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             lever_signature_token=SIGNATURE_TOKEN,
             backcheck_client_id=backcheck.client_id,
             backcheck_client_secret=backcheck.client_secret,
-        )
-        Package.objects.create(
-            tenant=tenant,
-            code="std-ca",
-            name="Standard Canada",
-            lever_tag="standard-ca",
-            is_default=True,
+            packages=[
+                {
+                    "code": "std-ca",
+                    "name": "Standard Canada",
+                    "lever_tag": "standard-ca",
+                    "is_default": True,
+                }
+            ],
         )
         tenant.refresh_from_db()  # the stored secrets, as the worker reads them
         webhook_url = f"{public}/api/v1/webhooks/lever/{tenant.webhook_id}/"

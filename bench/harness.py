@@ -16,7 +16,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.harness import free_port as free_port  # the benches call harness.free_port
+from tests.support.harness import wait_until as _wait_until
+from tests.support.harness import worker_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_portal")
@@ -34,12 +37,6 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 RESULTS_DIR = ROOT / "var" / "bench"
 # Bench-only secrets: the processes run with DJANGO_DEBUG off, as in production.
 _KEY = base64.urlsafe_b64encode(b"bench-only-field-key-0123456789a").decode().rstrip("=")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bench_env(**extra: str) -> dict[str, str]:
@@ -144,14 +141,11 @@ def _schema_digest() -> str:
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise SystemExit(f"bench: timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
+    """tests/support's wait, ending the bench (not raising an assertion) when it times out."""
+    try:
+        return _wait_until(predicate, timeout=timeout, interval=every, message=what)
+    except AssertionError as exc:
+        raise SystemExit(f"bench: {exc}") from None
 
 
 class Process:
@@ -232,25 +226,7 @@ def start_gunicorn(env: dict[str, str], port: int, **extra: str) -> Process:
 
 
 def start_worker(env: dict[str, str], concurrency: int, name: str = "worker") -> Process:
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "integration_portal",
-        "worker",
-        "-l",
-        "INFO",
-        "-c",
-        str(concurrency),
-        "-P",
-        "prefork",
-        "-n",
-        f"{name}-{os.getpid()}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
+    argv = worker_argv(concurrency, f"{name}-{os.getpid()}@%h")
     proc = Process(name, argv, env).start()
 
     def ready() -> bool:

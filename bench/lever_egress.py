@@ -26,19 +26,24 @@ NOTES_PER_ORDER = 5
 def _setup_tenants(fake, count: int, notes: int, run: str) -> list:
     from django.db import transaction
 
-    from connectors.models import Tenant
     from orders.models import LeverNote, Order
+    from tests.support.factories import TenantFactory
 
     tenants = []
     for t in range(count):
         api_key = f"bench-egress-{run}-{t}-" + secrets.token_hex(8)
         fake.add_account(api_key, rate=10.0, burst=20)
-        tenant = Tenant.objects.create(
+        tenant = TenantFactory(
             name=f"Egress {run} {t}",
             slug=f"egress-{run}-{t}",
             lever_base_url=fake.base_url,
             lever_api_key=api_key,
             lever_signature_token="bench-token-0123456789abcdef",
+            packages=[],
+            # No Backcheck: only the Lever side is measured.
+            backcheck_base_url="",
+            backcheck_client_id=None,
+            backcheck_client_secret=None,
         )
         with transaction.atomic():
             orders = Order.objects.bulk_create(
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(1, 0.95), (2, 0.9)] + ([] if args.smoke else [(10, 0.9)])
 
     env = harness.prepare(NOTE_RETRY_BASE_S="0.5", NOTE_RETRY_MAX_S="5")
-    from connectors.lever.fake_server import FakeLever
+    from connectors.lever.fake import FakeLever
 
     limit = 10.0
     report = harness.Report(

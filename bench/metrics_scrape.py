@@ -37,10 +37,10 @@ def _seed_notes(notes: int) -> int:
     from django.db import connection
     from django.utils import timezone
 
-    from connectors.models import Tenant
     from orders.models import LeverNote
+    from tests.support.factories import TenantFactory
 
-    tenant = Tenant.objects.create(
+    tenant = TenantFactory(
         name="Bench Metrics", slug="bench-metrics", lever_base_url="http://127.0.0.1:9/v1"
     )
     note_table = LeverNote._meta.db_table

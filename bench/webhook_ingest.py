@@ -25,18 +25,20 @@ STAGE = "00922a60-7c15-422b-b086-f62000824fd7"
 
 
 def _tenant():
-    from connectors.models import Package, Tenant
+    from tests.support.factories import TenantFactory
 
-    tenant = Tenant.objects.create(
+    return TenantFactory(
         name="Bench Ingest",
         slug="bench-ingest",
-        lever_base_url="http://127.0.0.1:9/v1",
         trigger_stage_ids=[STAGE],
         lever_api_key="bench-lever-key-0123456789abcdef",
         lever_signature_token=SIGNATURE_TOKEN,
+        packages=[{"code": "std-ca", "name": "Standard", "is_default": True}],
+        # No Backcheck: only the Lever side is measured.
+        backcheck_base_url="",
+        backcheck_client_id=None,
+        backcheck_client_secret=None,
     )
-    Package.objects.create(tenant=tenant, code="std-ca", name="Standard", is_default=True)
-    return tenant
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,14 +49,14 @@ def _make_tenants(fake, count: int, notes_each: list[int], run: str) -> list[Ten
     """`count` tenants, tenant i with notes_each[i] notes, one order per note."""
     from django.db import transaction
 
-    from connectors.models import Tenant as TenantRow
     from orders.models import LeverNote, Order
+    from tests.support.factories import TenantFactory
 
     tenants = []
     for t in range(count):
         api_key = f"bench-tp-{run}-{t}-" + secrets.token_hex(8)
         fake.add_account(api_key, rate=LIMIT, burst=20)
-        row = TenantRow.objects.create(
+        row = TenantFactory(
             name=f"Throughput {run} {t}",
             slug=f"tp-{run}-{t}",
             lever_base_url=fake.base_url,

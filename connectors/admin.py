@@ -1,7 +1,7 @@
 """Django admin for tenants, packages and the audit trail — super-admins only.
 
 Secrets are never editable here and are shown masked (`••••` + last 4); they are set on the
-tenant pages or with `manage.py tenants set-secret`. Edits go through connectors.services so the
+tenant pages or with `manage.py tenants set-secret`. Edits go through connectors.tenants.services so the
 admin validates and audits exactly like the portal. Tenants are deactivated, not deleted: their
 orders and history must stay.
 """
@@ -15,8 +15,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from connectors import services
 from connectors.models import LEVER_BASE_URL_PRESETS, Package, Tenant, TenantAuditEntry
+from connectors.tenants import services
 
 
 class SuperAdminOnly:

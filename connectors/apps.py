@@ -5,9 +5,9 @@ from django.db.models.signals import post_delete, post_save
 
 
 def _forget_webhook_tenant(sender, instance, **kwargs) -> None:
-    # Cache upkeep only (connectors/webhook_tenants.py): a saved tenant is read afresh by the
+    # Cache upkeep only (connectors/tenants/webhook_tenants.py): a saved tenant is read afresh by the
     # next webhook this process answers.
-    from connectors.webhook_tenants import webhook_tenant_forget
+    from connectors.tenants.webhook_tenants import webhook_tenant_forget
 
     webhook_tenant_forget(webhook_id=instance.webhook_id)
 

@@ -12,7 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from connectors.models import LEVER_BASE_URL_PRESETS
-from connectors.selectors import manager_candidates
+from connectors.tenants.selectors import manager_candidates
 
 # Lever's own environments only: a custom Lever URL is set with `manage.py tenants set-url`,
 # where it passes the outbound address rule; the page never offers a free-text Lever URL.

@@ -174,8 +174,8 @@ class IntakeLinkQuerySet(models.QuerySet):
 class IntakeLink(models.Model):
     """A single-use, expiring link through which a customer types in their Lever credentials.
 
-    Only an HMAC of the link's token is stored (connectors/intake.py says under which key), so a
-    database dump does not hand out usable links. Services live in connectors/intake.py.
+    Only an HMAC of the link's token is stored (connectors/tenants/intake.py says under which key), so a
+    database dump does not hand out usable links. Services live in connectors/tenants/intake.py.
     """
 
     OPEN = "open"

@@ -1,7 +1,7 @@
 """Tenant set-up pages (super-admins) and the read-only overview (account managers).
 
 Role checks come first (a page the role may not use is a 403 whatever the tenant), then the
-tenant lookup through connectors.access (another tenant's object is a 404). Views parse input and
+tenant lookup through connectors.tenants.access (another tenant's object is a 404). Views parse input and
 call one service; they hold no rules of their own.
 """
 
@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connectors import selectors, services
-from connectors.access import is_super_admin, super_admin_required
 from connectors.checks import tenant_check
 from connectors.forms import ManagersForm, PackageForm, SecretForm, TenantForm, add_service_errors
 from connectors.lever.checks import lever_directory
 from connectors.models import SECRET_FIELDS, Tenant
+from connectors.tenants import selectors, services
+from connectors.tenants.access import is_super_admin, super_admin_required
 
 
 def _tenant(request: HttpRequest, slug: str) -> Tenant:

@@ -26,6 +26,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("tenants/", include("connectors.urls")),
-    path("intake/", include("connectors.intake_urls")),
+    path("intake/", include("connectors.tenants.intake_urls")),
     path("", include("orders.urls")),
 ]

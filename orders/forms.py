@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from connectors.access import scope_to_user, tenants_visible_to
 from connectors.models import Package
+from connectors.tenants.access import scope_to_user, tenants_visible_to
 from orders.models import UserProfile
 
 

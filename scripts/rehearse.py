@@ -432,12 +432,10 @@ class Rehearsal:
             + ["--appendonly", "no", "--dir", str(redis_dir)],
         )
         py = self.python()
-        self.start(
-            "lever", [py, "-m", "connectors.lever.fake_server", "--port", str(self.lever_port)]
-        )
+        self.start("lever", [py, "-m", "connectors.lever.fake", "--port", str(self.lever_port)])
         self.start(
             "backcheck",
-            [py, "-m", "connectors.backcheck.fake_server", "--port", str(self.backcheck_port)]
+            [py, "-m", "connectors.backcheck.fake", "--port", str(self.backcheck_port)]
             + ["--client-id", "rehearsal-client", "--packages", "std-ca:Standard Canada"]
             + ["--auto-script", "--step-seconds", "1", "--callback-retry-seconds", "5"]
             + ["--client-secret", self.secrets["backcheck_client_secret"]],
@@ -473,7 +471,7 @@ class Rehearsal:
                 [
                     self.python(),
                     "-c",
-                    "import json; from connectors.lever.fake_server import "
+                    "import json; from connectors.demo_data import "
                     "DEMO_SEED as s; print(json.dumps([s['stages'], s['users']]))",
                 ],
                 cwd=ROOT,

@@ -51,7 +51,7 @@ def processes() -> list[tuple[str, list[str], str | None]]:
             [
                 PY,
                 "-m",
-                "connectors.lever.fake_server",
+                "connectors.lever.fake",
                 "--port",
                 lever_port,
                 "--seed-demo",
@@ -65,7 +65,7 @@ def processes() -> list[tuple[str, list[str], str | None]]:
             [
                 PY,
                 "-m",
-                "connectors.backcheck.fake_server",
+                "connectors.backcheck.fake",
                 "--port",
                 backcheck_port,
                 "--packages",

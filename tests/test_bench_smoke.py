@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench import harness, load
-from conftest import service_unavailable
 from connectors.lever.signature import signature_matches
+from tests.support.services import service_unavailable
 
 
 class _Recorder(BaseHTTPRequestHandler):

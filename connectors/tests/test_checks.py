@@ -10,12 +10,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from connectors import services
-from connectors.backcheck.fake_server import FakeBackcheck
+from connectors.backcheck.fake import FakeBackcheck
 from connectors.checks import tenant_check
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
-from connectors.tests.conftest import (
+from connectors.tenants import services
+from tests.support.canaries import (
     CANARY_API_KEY,
     CANARY_CLIENT_ID,
     CANARY_CLIENT_SECRET,

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from connectors.models import Tenant, TenantAuditEntry
-from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
+from tests.support.canaries import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 
 pytestmark = pytest.mark.django_db
 

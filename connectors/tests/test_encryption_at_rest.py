@@ -13,7 +13,8 @@ from django.test import override_settings
 
 from connectors.crypto import DecryptionError, Keyring, encrypt, key_id_of
 from connectors.models import Tenant
-from connectors.tests.conftest import CANARIES, CANARY_API_KEY, make_tenant
+from tests.support.canaries import CANARIES, CANARY_API_KEY
+from tests.support.factories import TenantFactory
 
 OLD = "test-k1:dGVzdC1rZXktMS0wMTIzNDU2Nzg5YWJjZGVmMDEyMzQ"  # the test settings' key
 NEW_KEY = base64.urlsafe_b64encode(b"n" * 32).decode().rstrip("=")
@@ -63,7 +64,7 @@ def test_ciphertext_copied_into_another_column_does_not_decrypt(tenant):
 
 @pytest.mark.django_db
 def test_rotation_moves_every_row_to_the_newest_key_and_old_key_can_go(tenant, other_tenant):
-    make_tenant("initech", "Initech")
+    TenantFactory(slug="initech", name="Initech", canaries=True)
     with override_settings(FIELD_ENCRYPTION_KEYS=f"k2:{NEW_KEY},{OLD}"):
         with pytest.raises(CommandError, match="2 row"):
             call_command("rotate_encryption_keys", "--check", stdout=StringIO())
@@ -92,7 +93,9 @@ def test_rotation_with_a_wrong_key_is_a_hard_error_and_changes_nothing(tenant):
 
 @pytest.mark.django_db
 def test_rotation_with_a_missing_key_rolls_back_rows_already_rotated(tenant):
-    make_tenant("zeta", "Zeta")  # rotated after acme, so acme is already rewritten when it fails
+    TenantFactory(
+        slug="zeta", name="Zeta", canaries=True
+    )  # rotated after acme, so acme is already rewritten when it fails
     gone = Keyring((("gone", b"g" * 32),))
     token = encrypt("lost-secret-value", context="connectors.tenant.lever_api_key", ring=gone)
     with connection.cursor() as cursor:
@@ -176,19 +179,3 @@ def test_v1_values_stay_readable_and_rotation_converts_them_to_v2(tenant):
     assert all(value.startswith("enc:v2:") for value in row[1:])
     assert Tenant.objects.get(pk=tenant.pk).lever_api_key.reveal() == CANARY_API_KEY
     call_command("rotate_encryption_keys", "--check", stdout=StringIO())
-
-
-@pytest.mark.django_db
-def test_the_order_callback_password_is_bound_to_its_order(tenant):
-    from orders.models import Order
-
-    order = Order.objects.create(
-        tenant=tenant, opportunity_id="opp-1", pending_callback_password="pw-" + "x" * 30
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pending_callback_password FROM orders_order WHERE id = %s", [order.pk]
-        )
-        (stored,) = cursor.fetchone()
-    assert stored.startswith(f"enc:v2:test-k1:{order.reference}:")
-    assert Order.objects.get(pk=order.pk).pending_callback_password.reveal() == "pw-" + "x" * 30

@@ -18,11 +18,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors import intake, services
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, FakeLever
+from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
-from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
+from connectors.tenants import intake, services
 from integration_portal.logging import RedactSecretsFilter
+from tests.support.canaries import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from connectors import services
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import Tenant
-from connectors.tests.conftest import CANARY_API_KEY, assert_no_canary
+from connectors.tenants import services
+from tests.support.canaries import CANARY_API_KEY, assert_no_canary
 
 pytestmark = pytest.mark.django_db
 

@@ -17,12 +17,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from connectors import outbound, services
+from connectors import outbound
 from connectors.backcheck.checks import backcheck_check
 from connectors.http import HttpClient, HttpError
 from connectors.lever.checks import lever_check
 from connectors.models import Tenant
-from connectors.tests.conftest import CANARY_API_KEY
+from connectors.tenants import services
+from tests.support.canaries import CANARY_API_KEY
 
 PUBLIC = "203.0.113.9"  # documentation range: public for this rule, never routed here
 BODY_MARKER = "internal-listener-banner-5c1f"

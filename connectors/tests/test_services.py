@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from connectors import services
 from connectors.models import Package, Tenant, TenantAuditEntry
-from connectors.tests.conftest import CANARIES, CANARY_TOKEN, assert_no_canary
+from connectors.tenants import services
+from tests.support.canaries import (
+    CANARIES,
+    CANARY_API_KEY,
+    CANARY_CLIENT_SECRET,
+    CANARY_TOKEN,
+    assert_no_canary,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +93,13 @@ def test_update_with_one_bad_value_changes_nothing(tenant):
     assert TenantAuditEntry.objects.count() == before
 
 
-def test_secrets_are_audited_by_field_name_only(tenant):
-    text = audit_text(tenant)
+def test_secrets_are_audited_by_field_name_only(other_tenant):
+    for name, value in (
+        ("lever-api-key", CANARY_API_KEY),
+        ("backcheck-client-secret", CANARY_CLIENT_SECRET),
+    ):
+        services.tenant_set_secret(tenant=other_tenant, actor="cli", name=name, value=value)
+    text = audit_text(other_tenant)
     assert "secret_set lever_api_key" in text
     assert "secret_set backcheck_client_secret" in text
     for canary in CANARIES:
@@ -185,7 +196,7 @@ def test_package_codes_and_tags_are_unique_within_a_tenant(tenant, other_tenant)
 
 
 def test_package_changes_are_audited_and_removal_deletes(tenant):
-    package = tenant.packages.get(code="std-ca")
+    package = services.package_add(tenant=tenant, actor="cli", code="exec-ca", name="Executive")
     assert services.package_update(package=package, actor="cli", name="Std", lever_tag="ca") == [
         "name",
         "lever_tag",

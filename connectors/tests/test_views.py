@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from connectors.models import Package, Tenant, TenantAuditEntry
-from connectors.tests.conftest import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
+from connectors.models import LEVER_BASE_URL_PRESETS, Package, Tenant, TenantAuditEntry
+from tests.support.canaries import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
+from tests.support.factories import TenantAuditEntryFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,7 @@ def test_every_tenant_page_needs_a_login(client, tenant):
 
 
 def test_super_admin_sees_setup_with_masked_secrets_and_webhook_url(admin_client, tenant):
+    TenantAuditEntryFactory(tenant=tenant, action="secret_set", field="lever_api_key")
     response = admin_client.get(reverse("tenant-detail", args=["acme"]))
     html = response.content.decode()
     assert response.status_code == 200
@@ -288,10 +290,16 @@ def test_django_admin_is_for_super_admins_only(client, django_user_model, tenant
 
 
 def test_the_tenant_page_shows_the_customer_s_lever_set_up_per_the_guide(client, account_manager):
-    from connectors.models import Tenant
-
-    tenant = Tenant.objects.create(name="Setup Co", slug="setup-co")
-    tenant.account_managers.add(account_manager)
+    tenant = TenantFactory(
+        name="Setup Co",
+        slug="setup-co",
+        no_secrets=True,
+        lever_base_url=LEVER_BASE_URL_PRESETS["production"],
+        backcheck_base_url="",
+        trigger_stage_ids=[],
+        packages=[],
+        managers=[account_manager],
+    )
     client.force_login(account_manager)
 
     html = client.get(f"/tenants/{tenant.slug}/").content.decode()

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
+from django.contrib.auth import get_user_model
 from django.db import connection
 
-from connectors.models import Tenant
 from integration_portal.celery import _django_connection_rules, app
 
 # What Celery passes as `sender`: a task whose request did not run eagerly.
@@ -43,7 +43,7 @@ def test_consecutive_worker_tasks_share_one_database_connection(fixup):
     connection.ensure_connection()
     first = connection.connection
     for _ in range(3):
-        _run_task(fixup, lambda: list(Tenant.objects.all()[:1]))
+        _run_task(fixup, lambda: list(get_user_model().objects.all()[:1]))
     assert connection.connection is first
 
 
@@ -58,6 +58,6 @@ def test_a_connection_broken_during_a_task_is_replaced_before_the_next_task(fixu
         connection.errors_occurred = True
 
     _run_task(fixup, breaks_the_connection)
-    _run_task(fixup, lambda: list(Tenant.objects.all()[:1]))
+    _run_task(fixup, lambda: list(get_user_model().objects.all()[:1]))
     assert connection.connection is not first
     assert connection.is_usable()

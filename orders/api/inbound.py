@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from connectors.backcheck.credentials import parse_basic_auth, verify_callback_credentials
 from connectors.backcheck.schema import SchemaError, parse_callback
 from connectors.lever.signature import is_fresh, signature_matches
-from connectors.webhook_tenants import WebhookTenant, webhook_tenant_get
+from connectors.tenants.webhook_tenants import WebhookTenant, webhook_tenant_get
 from integration_portal.api import error_response, loads_json
 from orders.models import Order
 from orders.services.inbound import (

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 
-from connectors.access import scope_to_user
+from connectors.tenants.access import scope_to_user
 from orders.case_rules import (
     ATTENTION_LIMIT,
     DEFAULT_QUIET_DAYS,

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from connectors.access import is_super_admin, visible_tenant_ids
+from connectors.tenants.access import is_super_admin, visible_tenant_ids
 
 COUNT_CAP = 1000
 HOUR_COUNTS = "orders_order_hour_count"

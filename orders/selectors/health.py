@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
-from connectors.access import tenants_visible_to
 from connectors.models import Tenant
+from connectors.tenants.access import tenants_visible_to
 from orders.models import InboundEvent, LeverNote, NoteAttempt
 
 

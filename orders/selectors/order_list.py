@@ -1,7 +1,7 @@
 """The orders list: the visible orders matching the filters (orders/filters.py), a page of them,
 the per-status counts and the chart.
 
-Scoped through connectors.access (another tenant's rows never load). The page runs a fixed number
+Scoped through connectors.tenants.access (another tenant's rows never load). The page runs a fixed number
 of queries whatever the row count: the counts are one aggregate, the list's total comes from them
 (so pagination never runs a second COUNT(*)), and related rows come in one query per table.
 """
@@ -17,8 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from connectors.access import scope_to_user, tenants_visible_to
 from connectors.models import Package
+from connectors.tenants.access import scope_to_user, tenants_visible_to
 from orders.case_rules import (
     DEFAULT_SORT,
     PAGE_SIZE,

@@ -1,5 +1,5 @@
 """Reads on single orders and the order API's list, always scoped to what the user may see
-(connectors.access). The API's filters are orders/filters.py's OrderFilter."""
+(connectors.tenants.access). The API's filters are orders/filters.py's OrderFilter."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from connectors.access import scope_to_user
+from connectors.tenants.access import scope_to_user
 from orders.case_rules import with_tenant
 from orders.models import LeverNote, Order
 

@@ -21,14 +21,14 @@ from connectors.backcheck.mapping import Candidate, MissingEmail, candidate_from
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError, NotConfigured
 from connectors.lever.client import LeverClient, Opportunity, RateLimited
-from connectors.lever.interpret import (
+from connectors.lever_interpret import (
     archived_reason,
     permission_refused,
     permission_restored,
     stage_name_or_id,
 )
 from connectors.models import Package, Tenant
-from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
+from connectors.tenants.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
 from orders import jobs, outbox
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note

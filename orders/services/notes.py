@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
-from connectors.lever.interpret import create_note_as_author, same_note_text
+from connectors.lever_interpret import create_note_as_author, same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
 from orders import jobs, outbox

@@ -17,12 +17,12 @@ from orders.models import (
     ScreeningService,
     StatusEvent,
 )
-from orders.tests.dashboard_factories import (
+from tests.support.history import (
     callback,
+    dashboard_tenant,
     failed_event,
     failed_note,
     make_order,
-    make_tenant,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ MODELS = [
 
 @pytest.fixture
 def world(account_manager):
-    tenant = make_tenant("acme", managers=(account_manager,))
+    tenant = dashboard_tenant("acme", managers=(account_manager,))
     order = make_order(tenant, name="Ada Lovelace", status="Initiated")
     callback(order, status="In Progress")
     note = failed_note(order)

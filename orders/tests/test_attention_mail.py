@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from orders.models import UserProfile
 from orders.services.attention_mail import attention_emails_send
-from orders.tests.dashboard_factories import failed_event, failed_note, make_order, make_tenant
+from tests.support.history import dashboard_tenant, failed_event, failed_note, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,8 @@ def mail_configured(settings):
 @pytest.fixture
 def tenants(account_manager, other_account_manager):
     return (
-        make_tenant("acme", name="Acme Corp", managers=(account_manager,)),
-        make_tenant("globex", name="Globex", managers=(other_account_manager,)),
+        dashboard_tenant("acme", name="Acme Corp", managers=(account_manager,)),
+        dashboard_tenant("globex", name="Globex", managers=(other_account_manager,)),
     )
 
 

@@ -12,7 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.backcheck.credentials import generate_callback_credentials, hash_callback_password
-from connectors.backcheck.script import DEFAULT_SERVICES, apply_step, callback_body, new_screening
+from connectors.backcheck.fake.script import (
+    DEFAULT_SERVICES,
+    apply_step,
+    callback_body,
+    new_screening,
+)
 from orders.models import LeverNote, Order, StatusEvent
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from connectors.lever.fake_server import DEMO_SEED
+from connectors.demo_data import DEMO_SEED
 from orders.models import InboundEvent, LeverNote, Order
 from orders.tasks import deliver_notes, process_inbound, submit_order
-from orders.tests.wired import attention_page, stage_change
+from tests.support.wired import attention_page, stage_change
 
 pytestmark = pytest.mark.django_db
 

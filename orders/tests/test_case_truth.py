@@ -18,7 +18,7 @@ from orders.models import LeverNote
 from orders.services.notes import note_enqueue
 from orders.services.orders import order_request_cancel
 from orders.tasks import cancel_order, deliver_notes
-from orders.tests.wired import attention_page, submitted_order, unset
+from tests.support.wired import attention_page, submitted_order, unset
 
 pytestmark = pytest.mark.django_db
 

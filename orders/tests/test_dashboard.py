@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from orders.case_rules import PAGE_SIZE
 from orders.models import Order
-from orders.tests.dashboard_factories import (
+from tests.support.history import (
     days_ago,
     failed_note,
     make_order,

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order, OrderAction
-from orders.tests.dashboard_factories import (
+from tests.support.history import (
     days_ago,
     failed_event,
     failed_note,

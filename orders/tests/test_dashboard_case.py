@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from orders.models import InboundEvent, LeverNote, NoteAttempt, OrderAction, StatusEvent
-from orders.tests.dashboard_factories import (
+from tests.support.history import (
     callback,
     failed_note,
     make_order,

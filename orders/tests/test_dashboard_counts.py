@@ -10,7 +10,7 @@ from django.db import connection
 
 from orders.models import Order
 from orders.selectors import counts
-from orders.tests.dashboard_factories import make_order
+from tests.support.history import make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 from connectors.models import Tenant
 from orders.filters import OrderFilter
 from orders.models import Order
-from orders.tests.dashboard_factories import make_order
+from tests.support.history import make_order
 
 pytestmark = pytest.mark.django_db
 

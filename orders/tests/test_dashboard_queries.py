@@ -11,13 +11,13 @@ from django.urls import reverse
 
 from orders.models import LeverNote, Order
 from orders.selectors.attention import attention_count
-from orders.tests.dashboard_factories import (
+from tests.support.history import (
     bulk_history,
     bulk_orders,
+    dashboard_tenant,
     failed_event,
     failed_note,
     make_order,
-    make_tenant,
 )
 
 pytestmark = pytest.mark.django_db
@@ -59,10 +59,10 @@ def alice(client, account_manager):
     ids=["plain", "attention", "search", "status"],
 )
 def test_orders_list_queries_do_not_grow_with_rows(alice, account_manager, params):
-    small = make_tenant("small", managers=(account_manager,))
+    small = dashboard_tenant("small", managers=(account_manager,))
     _seed(small, 10)
     few, _ = _count(alice, "/", params)
-    big = make_tenant("big", managers=(account_manager,))
+    big = dashboard_tenant("big", managers=(account_manager,))
     _seed(big, 1000)
     many, sql = _count(alice, "/", params)
     assert few == many, sql
@@ -82,7 +82,7 @@ def test_orders_list_queries_do_not_grow_with_rows(alice, account_manager, param
 
 
 def test_csv_export_queries_do_not_grow_with_rows(alice, account_manager):
-    tenant = make_tenant("t", managers=(account_manager,))
+    tenant = dashboard_tenant("t", managers=(account_manager,))
     bulk_orders(tenant, 10)
     few, _ = _count(alice, reverse("order-export"))
     bulk_orders(tenant, 1000, start=10)
@@ -91,7 +91,7 @@ def test_csv_export_queries_do_not_grow_with_rows(alice, account_manager):
 
 
 def test_case_detail_queries_do_not_grow_with_history(alice, account_manager):
-    tenant = make_tenant("t", managers=(account_manager,))
+    tenant = dashboard_tenant("t", managers=(account_manager,))
     small, big = make_order(tenant), make_order(tenant)
     bulk_history(small, 10)
     bulk_history(big, 1000)
@@ -104,10 +104,10 @@ def test_case_detail_queries_do_not_grow_with_history(alice, account_manager):
 
 
 def test_attention_queries_do_not_grow_with_rows(alice, account_manager):
-    tenant = make_tenant("t", managers=(account_manager,))
+    tenant = dashboard_tenant("t", managers=(account_manager,))
     _seed(tenant, 10)
     few, _ = _count(alice, reverse("attention"))
-    _seed(make_tenant("u", managers=(account_manager,)), 1000)
+    _seed(dashboard_tenant("u", managers=(account_manager,)), 1000)
     many, sql = _count(alice, reverse("attention"))
     assert few == many, sql
 
@@ -117,12 +117,12 @@ def test_attention_queries_do_not_grow_with_rows(alice, account_manager):
 )
 def test_admin_changelist_queries_do_not_grow_with_rows(client, super_admin, model):
     client.force_login(super_admin)
-    tenant = make_tenant("t")
+    tenant = dashboard_tenant("t")
     _seed(tenant, 10)
     bulk_history(Order.objects.first(), 10)
     url = reverse(f"admin:orders_{model}_changelist")
     few, _ = _count(client, url)
-    _seed(make_tenant("u"), 1000)
+    _seed(dashboard_tenant("u"), 1000)
     bulk_history(Order.objects.last(), 1000)
     many, sql = _count(client, url)
     assert few == many, sql

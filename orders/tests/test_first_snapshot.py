@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from orders.models import LeverNote, Order
-from orders.tests.dashboard_factories import apply, make_order, make_tenant
+from tests.support.history import apply, dashboard_tenant, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def statuses(order: Order) -> list[tuple[str, str]]:
 
 
 def test_a_first_callback_past_initiated_posts_the_new_note_before_its_own():
-    order = unrecorded_order(make_tenant("acme"))
+    order = unrecorded_order(dashboard_tenant("acme"))
 
     apply(order, status="In Progress")
 
@@ -37,7 +37,7 @@ def test_a_first_callback_past_initiated_posts_the_new_note_before_its_own():
 
 
 def test_with_piecemeal_the_services_note_comes_between_new_and_the_status():
-    tenant = make_tenant("acme")
+    tenant = dashboard_tenant("acme")
     tenant.piecemeal = True
     tenant.save(update_fields=["piecemeal"])
     order = unrecorded_order(tenant)
@@ -52,7 +52,7 @@ def test_with_piecemeal_the_services_note_comes_between_new_and_the_status():
 
 
 def test_the_usual_first_snapshot_initiated_posts_the_new_note_alone():
-    order = unrecorded_order(make_tenant("acme"))
+    order = unrecorded_order(dashboard_tenant("acme"))
 
     apply(order, status="Initiated", services=[])
 

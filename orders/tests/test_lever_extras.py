@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from django.core.exceptions import ValidationError
 
-from connectors import services
 from connectors.crypto import Secret
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
+from connectors.tenants import services
 from orders.models import LeverNote, NoteAttempt
 from orders.services.notes import notes_deliver
-from orders.tests.dashboard_factories import apply, make_order, make_tenant
+from tests.support.history import apply, dashboard_tenant, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def setup(lever) -> tuple[Tenant, str, str]:
         key,
         stages=[{"id": "stage-bg", "text": "Background Check"}, {"id": "offer", "text": "Offer"}],
     )
-    tenant = make_tenant("acme")
+    tenant = dashboard_tenant("acme")
     Tenant.objects.filter(pk=tenant.pk).update(
         lever_base_url=lever.base_url, lever_api_key=Secret(key)
     )

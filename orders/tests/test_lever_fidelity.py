@@ -17,13 +17,13 @@ from django.utils import timezone
 from connectors.checks import tenant_check
 from connectors.crypto import Secret
 from connectors.lever.client import LeverClient
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.lever.ratelimit import LocalLimiter
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
 from orders.services.inbound import inbound_process
 from orders.services.notes import notes_deliver
-from orders.tests.conftest import TRIGGER_STAGE, signed
+from tests.support.lever import TRIGGER_STAGE, signed
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import service_unavailable
 from orders import outbox
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
 from orders.services.inbound import INBOUND_JOB, inbound_events_sweep
@@ -37,7 +36,8 @@ from orders.services.orders import (
     orders_submit_sweep,
 )
 from orders.tasks import cancel_order, deliver_notes, process_inbound, submit_order, sweep_outbox
-from orders.tests.wired import DEAD, attention_page, stage_change, submitted_order, unset
+from tests.support.services import service_unavailable
+from tests.support.wired import DEAD, attention_page, stage_change, submitted_order, unset
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from integration_portal.publishing import PublishAfterResponseMiddleware, enqueu
 from orders.api.inbound import LeverWebhookView
 from orders.models import InboundEvent
 from orders.tasks import process_inbound
-from orders.tests.conftest import signed
+from tests.support.lever import signed
 
 # Real commits: on_commit callbacks must run when the INSERT commits, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,13 +15,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from conftest import service_unavailable
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
 from orders.services.inbound import inbound_events_sweep
 from orders.services.notes import notes_sweep
 from orders.services.orders import orders_submit_sweep
-from orders.tests.dashboard_factories import make_order, make_tenant
+from tests.support.history import dashboard_tenant, make_order
+from tests.support.services import service_unavailable
 
 LEASE = timedelta(seconds=settings.OUTBOX_LEASE_S)
 SECOND = timedelta(seconds=1)
@@ -54,7 +54,7 @@ def _stuck_since_now() -> datetime:
 
 @pytest.fixture
 def tenant(db) -> Tenant:
-    return make_tenant("sweep")
+    return dashboard_tenant("sweep")
 
 
 def test_an_event_is_requeued_once_stuck_for_a_lease_then_once_per_lease(tenant):
@@ -146,7 +146,7 @@ def test_overlapping_sweeps_split_the_rows_instead_of_each_sending_all():
     claiming is skipped, not sent twice."""
     if connection.vendor != "postgresql":
         service_unavailable("row locks (SELECT … FOR UPDATE SKIP LOCKED) need PostgreSQL")
-    tenant = make_tenant("overlap")
+    tenant = dashboard_tenant("overlap")
     held, other = _event(tenant), _event(tenant)
     locked, release = threading.Event(), threading.Event()
 

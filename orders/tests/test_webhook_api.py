@@ -9,7 +9,7 @@ import pytest
 
 from connectors.models import Tenant
 from orders.models import InboundEvent
-from orders.tests.conftest import PREVIOUS_TOKEN, SIGNATURE_TOKEN, signed
+from tests.support.lever import PREVIOUS_TOKEN, SIGNATURE_TOKEN, signed
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from connectors.models import Tenant
 from orders.models import InboundEvent
-from orders.tests.conftest import signed
+from tests.support.factories import TenantFactory
+from tests.support.lever import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_unsigned_test_deliveries_are_rate_limited_per_tenant(post_webhook, tena
     assert post_webhook(signed(data={}, event="candidateHired")).json() == {"status": "test"}
     assert post_webhook(signed()).json() == {"status": "accepted"}
     # Another tenant has its own allowance.
-    other = Tenant.objects.create(name="Other", slug="other", trigger_stage_ids=["x"])
+    other = TenantFactory(name="Other", slug="other", trigger_stage_ids=["x"], no_secrets=True)
     assert post_webhook(unsigned_test(), webhook_id=other.webhook_id).status_code == 200
 
 

@@ -1,4 +1,4 @@
-"""The webhook endpoint's in-memory tenant snapshot (connectors/webhook_tenants.py).
+"""The webhook endpoint's in-memory tenant snapshot (connectors/tenants/webhook_tenants.py).
 
 A snapshot may be seconds old in other processes; these tests pin what that can and cannot do.
 "Another process" is played by a queryset `.update()`, which, like a change made elsewhere,
@@ -12,12 +12,13 @@ import json
 import pytest
 from django.db import IntegrityError
 
-from connectors import webhook_tenants
-from connectors.models import Package, Tenant
-from connectors.webhook_tenants import WEBHOOK_TENANT_TTL_S, webhook_tenant_get
+from connectors.models import Tenant
+from connectors.tenants import webhook_tenants
+from connectors.tenants.webhook_tenants import WEBHOOK_TENANT_TTL_S, webhook_tenant_get
 from orders.models import InboundEvent, Order
 from orders.services.inbound import inbound_process, lever_webhook_store
-from orders.tests.conftest import SIGNATURE_TOKEN, TRIGGER_STAGE, signed
+from tests.support.factories import TenantFactory
+from tests.support.lever import SIGNATURE_TOKEN, TRIGGER_STAGE, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -92,14 +93,15 @@ def test_the_worker_ignores_an_event_the_tenant_s_current_settings_refuse(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_snapshot_of_a_deleted_tenant_is_an_error_not_a_duplicate():
-    tenant = Tenant.objects.create(
+    tenant = TenantFactory(
         name="Gone Ltd",
         slug="gone",
-        lever_base_url="http://127.0.0.1:9/v1",
+        no_secrets=True,
+        backcheck_base_url="",
         trigger_stage_ids=[TRIGGER_STAGE],
         lever_signature_token=SIGNATURE_TOKEN,
+        packages=[{"code": "std", "name": "Standard", "is_default": True}],
     )
-    Package.objects.create(tenant=tenant, code="std", name="Standard", is_default=True)
     snapshot = webhook_tenant_get(webhook_id=tenant.webhook_id)
     tenant.delete()
     body = signed()

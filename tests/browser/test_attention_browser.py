@@ -21,16 +21,12 @@ from playwright.sync_api import expect
 
 from orders.models import LeverNote, Order
 from orders.tasks import cancel_order, deliver_notes, process_inbound
-from orders.tests import wired
-from orders.tests.wired import stage_change, submitted_order, unset
-from tests.browser.conftest import axe_violations, login
+from tests.support.browser import axe_violations, login
+from tests.support.wired import stage_change, submitted_order, unset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ALICE_PASSWORD = "pw-alice-1"  # the root conftest's account_manager
-
-# A tenant wired to both fakes over HTTP (orders/tests/wired.py).
-fakes, fast_retries, w = wired.fakes, wired.fast_retries, wired.w
 
 
 @pytest.fixture
@@ -39,7 +35,7 @@ def alice_on(w, account_manager):
     # and writes, which SQLite's shared in-memory test database answers with "table is locked".
     from django.db import connection
 
-    from conftest import service_unavailable
+    from tests.support.services import service_unavailable
 
     if connection.vendor != "postgresql":
         service_unavailable("the attention browser tests need PostgreSQL (DATABASE_URL)")

@@ -17,17 +17,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from orders.models import LeverNote, Order
 from orders.services.notes import notes_deliver
-from orders.tests.dashboard_factories import callback, failed_note, make_order, make_tenant
-from tests.browser.conftest import (
+from tests.support.browser import (
     ROOT,
     authenticator_for,
     axe_violations,
     login,
     scroll_width_at_phone_size,
 )
+from tests.support.history import callback, dashboard_tenant, failed_note, make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,10 +46,10 @@ def fake_lever():
 
 @pytest.fixture
 def world(account_manager, other_account_manager, fake_lever):
-    acme = make_tenant("acme", name="Acme Corp", managers=(account_manager,))
+    acme = dashboard_tenant("acme", name="Acme Corp", managers=(account_manager,))
     acme.lever_base_url = fake_lever.base_url
     acme.save(update_fields=["lever_base_url"])
-    globex = make_tenant("globex", name="Globex", managers=(other_account_manager,))
+    globex = dashboard_tenant("globex", name="Globex", managers=(other_account_manager,))
     opp = fake_lever.add_opportunity(LEVER_KEY, name="Ada Lovelace", emails=["ada@example.com"])
     ada = make_order(
         acme,

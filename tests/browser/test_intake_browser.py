@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection, connections
 
-from connectors import services
-from connectors.backcheck.fake_server import FakeBackcheck
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
+from connectors.backcheck.fake import FakeBackcheck
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import IntakeLink, Tenant
-from tests.browser.conftest import authenticator_for, totp_code
+from tests.support.browser import authenticator_for, totp_code
+from tests.support.factories import TenantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,33 +51,27 @@ def portal(live_server, settings):
     return live_server.url
 
 
-def make_tenant(lever: FakeLever, backcheck: FakeBackcheck) -> Tenant:
-    tenant = services.tenant_create(
-        actor="cli",
+def initech(lever: FakeLever, backcheck: FakeBackcheck) -> Tenant:
+    """Set up for Backcheck; the Lever key and signature token come through an intake link."""
+    return TenantFactory(
         name="Initech Ltd",
         slug="initech",
         lever_base_url=lever.base_url,
         backcheck_base_url=backcheck.url,
         trigger_stage_ids=[BG_CHECK_STAGE_ID],
         note_author_user_id=DEFAULT_USERS[0]["id"],
+        lever_api_key=None,
+        lever_signature_token=None,
+        backcheck_client_id=backcheck.client_id,
+        backcheck_client_secret=backcheck.client_secret,
     )
-    services.tenant_set_secret(
-        tenant=tenant, actor="cli", name="backcheck-client-id", value=backcheck.client_id
-    )
-    services.tenant_set_secret(
-        tenant=tenant, actor="cli", name="backcheck-client-secret", value=backcheck.client_secret
-    )
-    services.package_add(
-        tenant=tenant, actor="cli", code="std-ca", name="Standard Canada", is_default=True
-    )
-    return tenant
 
 
 def test_customer_enters_credentials_through_the_link_and_test_connection_passes(
     browser, fakes, portal, django_user_model, settings
 ):
     lever, backcheck = fakes
-    tenant = make_tenant(lever, backcheck)
+    tenant = initech(lever, backcheck)
     admin = django_user_model.objects.create_superuser(
         "admin-ann", "ann@example.test", ADMIN_PASSWORD
     )

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from connectors.models import Tenant
 from orders.models import LeverNote, NoteAttempt
 from orders.tasks import reconcile_quiet_orders
-from tests.e2e.conftest import wait_until
+from tests.support.harness import wait_until
 
 pytestmark = [pytest.mark.e2e]
 

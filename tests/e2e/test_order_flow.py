@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from orders.models import InboundEvent, LeverNote, Order
-from tests.e2e.conftest import wait_until
+from tests.support.harness import wait_until
 
 pytestmark = [pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]

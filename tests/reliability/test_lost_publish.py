@@ -16,14 +16,9 @@ from django.contrib.auth import get_user_model
 
 from integration_portal.api_tokens.models import ApiToken
 from orders.models import CancelRequest, InboundEvent, LeverNote
-from tests.e2e.conftest import wait_until
-from tests.reliability.conftest import (
-    FAST_ENV,
-    free_port,
-    make_tenant,
-    record,
-    stage_body,
-)
+from tests.support.harness import free_port, record, wait_until
+from tests.support.stack import FAST_ENV, wire_stack_tenant
+from tests.support.wired import stage_body
 
 pytestmark = [pytest.mark.e2e]
 
@@ -35,7 +30,7 @@ def test_work_committed_but_never_published_is_delivered_by_the_sweeper(stack, f
     lever, backcheck = fakes
     dead_broker = f"redis://127.0.0.1:{free_port()}/0"
     stack.up(portal_env={"CELERY_BROKER_URL": dead_broker})
-    w = make_tenant(stack, lever, backcheck)
+    w = wire_stack_tenant(stack, lever, backcheck)
 
     body = stage_body(w, w.candidate("ada"))
     answered = time.monotonic()

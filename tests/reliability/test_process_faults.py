@@ -12,14 +12,9 @@ import pytest
 import requests
 
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
-from tests.reliability.conftest import (
-    FAST_ENV,
-    ROOT,
-    make_tenant,
-    record,
-    stage_body,
-    wait_until,
-)
+from tests.support.harness import ROOT, record, wait_until
+from tests.support.stack import FAST_ENV, wire_stack_tenant
+from tests.support.wired import stage_body
 
 pytestmark = [pytest.mark.e2e]
 
@@ -45,7 +40,7 @@ def test_with_postgresql_cut_the_endpoints_answer_503_and_the_resent_event_is_pr
 ):
     lever, backcheck = fakes
     stack.up(beat=False)
-    w = make_tenant(stack, lever, backcheck)
+    w = wire_stack_tenant(stack, lever, backcheck)
     w.trigger("ada")
     order = w.wait_order("ada", lambda o: o.status == "Initiated")
     w.wait_notes("ada", 1)
@@ -121,7 +116,7 @@ def test_a_worker_killed_mid_post_gets_its_notes_posted_once_by_the_sweeper(stac
     lever, backcheck = fakes
     stack.up(concurrency=2)
     worker = next(p for p in stack.procs if p.name == "worker")
-    w = make_tenant(stack, lever, backcheck)
+    w = wire_stack_tenant(stack, lever, backcheck)
     names = ("ada", "jose")
     for name in names:
         w.trigger(name)
@@ -212,7 +207,7 @@ def test_lever_failing_for_a_long_stretch_backs_off_keeps_order_and_replay_deliv
     lever, backcheck = fakes
     stack.env["NOTE_MAX_ATTEMPTS"] = str(MAX_ATTEMPTS)
     stack.up()
-    w = make_tenant(stack, lever, backcheck)
+    w = wire_stack_tenant(stack, lever, backcheck)
     for name in ("ada", "jose", "mary"):
         w.trigger(name)
     orders = {
@@ -303,7 +298,7 @@ def test_when_backcheck_goes_silent_the_beat_reconciler_brings_every_active_orde
     lever, backcheck = fakes
     stack.env["RECONCILE_AFTER_S"] = "1"
     stack.up()
-    w = make_tenant(stack, lever, backcheck, candidates=5)
+    w = wire_stack_tenant(stack, lever, backcheck, candidates=5)
     for opp in w.extra:
         requests.post(w.webhook_url, json=stage_body(w, opp), timeout=10)
     wait_until(

@@ -14,7 +14,9 @@ import pytest
 import requests
 
 from orders.models import InboundEvent, LeverNote, Order
-from tests.reliability.conftest import make_tenant, percentile, record, stage_body, wait_until
+from tests.support.harness import percentile, record, wait_until
+from tests.support.stack import wire_stack_tenant
+from tests.support.wired import stage_body
 
 pytestmark = [pytest.mark.e2e]
 
@@ -35,7 +37,7 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
     lever, backcheck = fakes
     stack.up(concurrency=4)
     tenants = [
-        make_tenant(
+        wire_stack_tenant(
             stack,
             lever,
             backcheck,

@@ -1,6 +1,6 @@
 """Fault 7: a bounded mixed soak — several tenants, concurrent and duplicated webhooks, callbacks
 duplicated and reordered, Lever failing now and then — and then EVERY order's final state and
-note sequence compared with the pure model of docs/CONTRACT.md §2–3 (tests/model.py)."""
+note sequence compared with the pure model of docs/CONTRACT.md §2–3 (tests/support/model.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from connectors.backcheck.script import callback_body
+from connectors.backcheck.fake.script import callback_body
 from orders.models import InboundEvent, LeverNote, Order
-from tests.model import predict
-from tests.reliability.conftest import make_tenant, record, stage_body, wait_until
+from tests.support.harness import record, wait_until
+from tests.support.model import predict
+from tests.support.stack import wire_stack_tenant
+from tests.support.wired import stage_body
 
 pytestmark = [pytest.mark.e2e]
 
@@ -75,7 +77,7 @@ def test_a_mixed_soak_ends_with_every_order_and_note_as_the_model_predicts(stack
     lever, backcheck = fakes
     stack.up(concurrency=3)
     tenants = [
-        make_tenant(
+        wire_stack_tenant(
             stack,
             lever,
             backcheck,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from integration_portal.redaction import mask_url_secrets
-from tests.reliability.conftest import free_port
+from tests.support.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,10 +44,10 @@ def _get(url: str, headers: dict[str, str]) -> int:
 def test_gunicorn_access_log_masks_intake_tokens_and_webhook_ids(postgres, tmp_path):
     from django.db import connection
 
-    from connectors.intake import intake_link_create
-    from connectors.models import Tenant
+    from connectors.tenants.intake import intake_link_create
+    from tests.support.factories import TenantFactory
 
-    tenant = Tenant.objects.create(name="Acme", slug="acme", trigger_stage_ids=["s"])
+    tenant = TenantFactory(name="Acme", slug="acme", trigger_stage_ids=["s"], no_secrets=True)
     _, token = intake_link_create(tenant=tenant, actor="cli")
     referer_token = "R" * 25 + "referer-token-0000"
     port = free_port()

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.security.conftest import Side, World
+from tests.support.security import Side, World
 
 pytestmark = [pytest.mark.django_db]
 

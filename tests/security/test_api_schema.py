@@ -34,10 +34,10 @@ def api_schema(db):
 
 @pytest.fixture
 def api_token(db, super_admin) -> str:
-    from tests.security.conftest import _side
+    from tests.support.security import build_side
 
     # One real order to find, so some generated ids hit data, not only 404s.
-    _side("schema-tenant", super_admin, {"lever_api_key": "schema-lever-key-0123456789abc"})
+    build_side("schema-tenant", super_admin, {"lever_api_key": "schema-lever-key-0123456789abc"})
     return ApiToken.issue(user=super_admin)[1]
 
 

@@ -18,10 +18,10 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from tests.e2e.conftest import SIGNATURE_TOKEN
-from tests.reliability.conftest import ROOT, stage_body, wait_until
-from tests.security.conftest import CANARY, World, leaked
 from tests.security.test_access_sweep import _path, _project_urls
+from tests.support.harness import ROOT, wait_until
+from tests.support.security import CANARY, World, leaked
+from tests.support.wired import SIGNATURE_TOKEN, stage_body
 
 
 def _body(response) -> str:
@@ -84,12 +84,12 @@ def test_an_error_report_for_a_crash_while_setting_a_secret_holds_no_canary(
 ):
     """What an error e-mail (AdminEmailHandler) would carry: POST data and frame locals. The
     crash happens deep inside the real service, after it has the value in hand."""
-    from connectors import services
+    from connectors.tenants import services
 
     def crash(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "_audit", crash)
+    monkeypatch.setattr(services, "record_tenant_action", crash)
     client = Client(raise_request_exception=False)
     client.force_login(super_admin)
     caplog.set_level(logging.ERROR, logger="django.request")
@@ -123,10 +123,11 @@ def _broker_messages(stack) -> list[str]:
 
 @pytest.mark.e2e
 def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fakes):
-    from connectors.lever.fake_server import seed_demo
-    from connectors.models import Tenant
+    from connectors.demo_data import DEMO_SEED
+    from connectors.lever.fake import seed_account
     from orders.models import LeverNote
-    from tests.e2e.conftest import Wired
+    from tests.support.factories import TenantFactory
+    from tests.support.wired import Wired
 
     lever, backcheck = fakes
     backcheck.client_id, backcheck.client_secret = (
@@ -134,24 +135,22 @@ def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fa
         CANARY["backcheck_client_secret"],
     )
     stack.up(workers=0, beat=False)
-    seed_demo(lever, CANARY["lever_api_key"], CANARY["lever_signature_token"])
-    from connectors.lever.fake_server import DEMO_SEED
-    from connectors.models import Package
-
-    tenant = Tenant.objects.create(
+    seed_account(lever, CANARY["lever_api_key"], CANARY["lever_signature_token"], DEMO_SEED)
+    tenant = TenantFactory(
         name="Canary Corp",
         slug="canary",
         lever_base_url=lever.base_url,
         backcheck_base_url=backcheck.url,
         trigger_stage_ids=[DEMO_SEED["background_check_stage_id"]],
+        packages=[
+            {
+                "code": "std-ca",
+                "name": "Standard Canada",
+                "lever_tag": "standard-ca",
+                "is_default": True,
+            }
+        ],
         **CANARY,
-    )
-    Package.objects.create(
-        tenant=tenant,
-        code="std-ca",
-        name="Standard Canada",
-        lever_tag="standard-ca",
-        is_default=True,
     )
     w = Wired(tenant, lever, backcheck, CANARY["lever_api_key"], stack.portal_url)
     assert SIGNATURE_TOKEN != CANARY["lever_signature_token"]

@@ -16,8 +16,9 @@ from django.test import Client
 
 from connectors.backcheck.credentials import hash_callback_password
 from connectors.lever.signature import compute_signature
-from connectors.models import Package, Tenant
+from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, Order, StatusEvent
+from tests.support.factories import TenantFactory
 
 pytestmark = [pytest.mark.django_db]
 
@@ -56,16 +57,17 @@ def _webhook(*, token_key: str = TOKEN, triggered_at: int | None = None, **data)
 
 @pytest.fixture
 def tenant(db) -> Tenant:
-    tenant = Tenant.objects.create(
+    return TenantFactory(
         name="Acme",
         slug="acme",
-        lever_base_url="http://127.0.0.1:9/v1",
         trigger_stage_ids=[STAGE],
         lever_signature_token=TOKEN,
         lever_api_key="acme-lever-key-0123456789abcdef",
+        backcheck_base_url="",
+        backcheck_client_id=None,
+        backcheck_client_secret=None,
+        packages=[{"code": "std", "name": "Standard", "is_default": True}],
     )
-    Package.objects.create(tenant=tenant, code="std", name="Standard", is_default=True)
-    return tenant
 
 
 def _post(client: Client, url: str, body, **extra):
@@ -88,9 +90,10 @@ def _post(client: Client, url: str, body, **extra):
     ],
 )
 def test_a_bad_webhook_is_refused_and_writes_nothing(tenant, case):
-    other = Tenant.objects.create(
+    other = TenantFactory(
         name="Other",
         slug="other",
+        no_secrets=True,
         lever_base_url="http://x.test/v1",
         lever_signature_token="other-token-abcdefghijklmnopqrstuv",
     )

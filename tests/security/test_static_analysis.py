@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from conftest import service_unavailable
+from tests.support.services import service_unavailable
 
 ROOT = Path(settings.BASE_DIR)
 BASELINE = ROOT / "tests/security/bandit-baseline.json"

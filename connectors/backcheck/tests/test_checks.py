@@ -6,23 +6,23 @@ import pytest
 
 from connectors.backcheck.checks import backcheck_check
 from connectors.backcheck.client import BackcheckClient
-from connectors.models import Package, Tenant
-
-from .conftest import closed_port_url
+from connectors.models import Tenant
+from tests.support.factories import TenantFactory
+from tests.support.harness import closed_port_url
 
 pytestmark = pytest.mark.django_db
 
 
 def _tenant(fake, *, secret=None, codes=("std-ca",), base_url=None) -> Tenant:
-    tenant = Tenant.objects.create(
+    tenant = TenantFactory(
         name="Acme",
         slug="acme",
+        no_secrets=True,
         backcheck_base_url=base_url or fake.url,
         backcheck_client_id=fake.client_id,
         backcheck_client_secret=secret or fake.client_secret,
+        packages=[{"code": code, "name": f"Package {code}"} for code in codes],
     )
-    for code in codes:
-        Package.objects.create(tenant=tenant, code=code, name=f"Package {code}")
     return Tenant.objects.get(pk=tenant.pk)  # as the callers load it: secrets decrypted
 
 
@@ -70,8 +70,13 @@ def test_check_reports_unreachable_on_a_503(fake) -> None:
 
 
 def test_check_reports_not_configured_without_credentials(fake) -> None:
-    tenant = Tenant.objects.create(name="Bare", slug="bare")
-    Package.objects.create(tenant=tenant, code="std-ca", name="Standard")
+    tenant = TenantFactory(
+        name="Bare",
+        slug="bare",
+        no_secrets=True,
+        backcheck_base_url="",
+        packages=[{"code": "std-ca", "name": "Standard"}],
+    )
     result = backcheck_check(Tenant.objects.get(pk=tenant.pk))
     assert result["status"] == "not_configured"
     assert "Backcheck base URL" in result["detail"] and "client secret" in result["detail"]

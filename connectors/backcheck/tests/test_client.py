@@ -5,10 +5,10 @@ import time
 import pytest
 
 from connectors.backcheck.client import BackcheckClient, PackageInfo
-from connectors.backcheck.fake_server import FakeBackcheck
+from connectors.backcheck.fake import FakeBackcheck
 from connectors.http import HttpError
-
-from .conftest import ADA, closed_port_url, create
+from tests.support.backcheck import ADA, create
+from tests.support.harness import closed_port_url
 
 TOKEN = "/oauth/token"
 

@@ -10,11 +10,11 @@ import pytest
 import requests
 
 from connectors.backcheck.client import BackcheckClient
-from connectors.backcheck.fake_server import FakeBackcheck
+from connectors.backcheck.fake import FakeBackcheck
 from connectors.backcheck.schema import parse_callback
 from connectors.http import HttpError
-
-from .conftest import closed_port_url, create
+from tests.support.backcheck import create
+from tests.support.harness import closed_port_url
 
 
 def _basic(username: str, password: str) -> str:
@@ -260,7 +260,7 @@ def test_the_fake_runs_as_a_process() -> None:
         [
             sys.executable,
             "-m",
-            "connectors.backcheck.fake_server",
+            "connectors.backcheck.fake",
             "--port",
             "0",
             "--client-id",

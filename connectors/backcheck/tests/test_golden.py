@@ -6,16 +6,15 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from connectors.backcheck.client import BackcheckClient
-from connectors.backcheck.fake_server import FakeBackcheck, standard_script_payloads
-from connectors.backcheck.schema import parse_callback
-from connectors.backcheck.script import (
+from connectors.backcheck.fake import FakeBackcheck, standard_script_payloads
+from connectors.backcheck.fake.script import (
     DEFAULT_REPORT_BASE_URL,
     GOLDEN_PATH,
     format_timestamp,
     golden_fixture,
 )
-
-from .conftest import SteppingClock, create
+from connectors.backcheck.schema import parse_callback
+from tests.support.backcheck import SteppingClock, create
 
 GOLDEN = json.loads(GOLDEN_PATH.read_text())
 TIMESTAMP_KEYS = ("updatedAt", "completedAt")

@@ -9,15 +9,18 @@ import pytest
 
 from connectors.crypto import Secret
 from connectors.lever.checks import lever_check
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_USERS
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS
 from connectors.models import Tenant
+from tests.support.factories import TenantFactory
 
 
 def make_tenant(fake, api_key, **fields) -> Tenant:
+    """An unsaved tenant on the fake Lever with `api_key` (or none), as the check loads one."""
     fields.setdefault("trigger_stage_ids", [BG_CHECK_STAGE_ID])
-    return Tenant(
+    return TenantFactory.build(
         slug="acme",
         name="Acme",
+        no_secrets=True,
         lever_base_url=fake.base_url,
         lever_api_key=Secret(api_key) if api_key else None,
         **fields,

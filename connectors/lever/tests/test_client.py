@@ -19,9 +19,10 @@ from connectors.lever.client import (
     StageChange,
     User,
 )
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
+from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
 from connectors.lever.ratelimit import LocalLimiter
-from connectors.models import LEVER_BASE_URL_PRESETS, Tenant
+from connectors.models import LEVER_BASE_URL_PRESETS
+from tests.support.factories import TenantFactory
 
 
 def call_with_retries(func, attempts: int = 5):
@@ -353,9 +354,10 @@ def test_client_repr_and_errors_never_show_the_key(fake, api_key, client):
 
 
 def test_for_tenant_uses_the_stored_key_rates_and_base_url(fake, api_key):
-    tenant = Tenant(
+    tenant = TenantFactory.build(
         slug="acme",
         name="Acme",
+        no_secrets=True,
         lever_base_url=fake.base_url,
         lever_api_key=Secret(api_key),
         lever_rate_per_s=5.0,
@@ -367,16 +369,17 @@ def test_for_tenant_uses_the_stored_key_rates_and_base_url(fake, api_key):
 
 
 def test_for_tenant_maps_preset_names_and_refuses_a_missing_key():
-    tenant = Tenant(slug="acme", name="Acme", lever_base_url="eu", lever_api_key=Secret("k" * 20))
+    tenant = TenantFactory.build(
+        no_secrets=True, lever_base_url="eu", lever_api_key=Secret("k" * 20)
+    )
     assert LeverClient.for_tenant(tenant).base_url == LEVER_BASE_URL_PRESETS["eu"]
     with pytest.raises(LeverNotConfigured):
-        LeverClient.for_tenant(Tenant(slug="none", name="None"))
+        LeverClient.for_tenant(TenantFactory.build(no_secrets=True))
 
 
 def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
     from connectors.lever.client import _parse_opportunity
-
-    from .conftest import load_fixture
+    from tests.support.lever import load_fixture
 
     data = load_fixture("opportunity.json")["data"]
     opp = _parse_opportunity(data, ["executive-ca"])

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from connectors.demo_data import DEMO_SEED
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient
-from connectors.lever.fake_server import BG_CHECK_STAGE_ID, DEMO_SEED, FakeLever
+from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
 from connectors.lever.ratelimit import LocalLimiter
 from connectors.lever.signature import is_verify_connection_test, signature_matches
 
@@ -199,7 +200,7 @@ def test_fake_server_runs_as_a_process_with_the_demo_seed():
         [
             sys.executable,
             "-m",
-            "connectors.lever.fake_server",
+            "connectors.lever.fake",
             "--port",
             str(port),
             "--seed-demo",

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, RateLimited
-from connectors.lever.fake_server import FakeLever
+from connectors.lever.fake import FakeLever
 from connectors.lever.ratelimit import (
     REDIS_FAILURE_WAIT_S,
     LocalLimiter,

@@ -11,8 +11,7 @@ from connectors.lever.signature import (
     is_verify_connection_test,
     signature_matches,
 )
-
-from .conftest import load_fixture
+from tests.support.lever import load_fixture
 
 VECTOR_KEY = "test-signature-token"
 VECTOR_TOKEN = "be58f711f349c7780e4579cd7c63341ac6f881e4dccc3154"

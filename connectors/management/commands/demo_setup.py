@@ -10,6 +10,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from connectors.demo_data import (
+    DEMO_BACKCHECK_CLIENT_ID,
+    DEMO_BACKCHECK_CLIENT_SECRET,
+    DEMO_SEED,
+)
 from connectors.models import Package, Tenant
 
 DEMO_SLUG = "demo"
@@ -47,9 +52,6 @@ class Command(BaseCommand):
         )
 
     def _demo_tenant(self) -> Tenant:
-        from connectors.backcheck.fake_server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-        from connectors.lever.fake_server import DEMO_SEED
-
         lever_port, backcheck_port = demo_ports()
         tenant, _ = Tenant.objects.update_or_create(
             slug=DEMO_SLUG,
@@ -64,8 +66,8 @@ class Command(BaseCommand):
         )
         tenant.lever_api_key = os.environ["DEMO_LEVER_API_KEY"]
         tenant.lever_signature_token = os.environ["DEMO_SIGNATURE_TOKEN"]
-        tenant.backcheck_client_id = DEFAULT_CLIENT_ID
-        tenant.backcheck_client_secret = DEFAULT_CLIENT_SECRET
+        tenant.backcheck_client_id = DEMO_BACKCHECK_CLIENT_ID
+        tenant.backcheck_client_secret = DEMO_BACKCHECK_CLIENT_SECRET
         tenant.save()
         Package.objects.update_or_create(
             tenant=tenant,

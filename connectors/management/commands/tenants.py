@@ -15,9 +15,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connectors import selectors, services
 from connectors.checks import tenant_check
 from connectors.models import SECRET_FIELDS, Tenant
+from connectors.tenants import selectors, services
 
 ACTOR = "cli"
 

@@ -13,8 +13,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connectors.demo_data import DEMO_SEED
 from connectors.http import HttpClient, HttpError
-from connectors.lever.fake_server import DEMO_SEED
 from connectors.management.commands.demo_setup import DEMO_SLUG, demo_ports
 from connectors.models import Tenant
 from orders.models import LeverNote, Order

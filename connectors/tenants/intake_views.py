@@ -26,9 +26,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connectors import intake
-from connectors.access import tenant_get_for_user
 from connectors.models import IntakeLink, Tenant
+from connectors.tenants import intake
+from connectors.tenants.access import tenant_get_for_user
 from integration_portal import proxies
 from integration_portal.redaction import register_secret
 

@@ -85,7 +85,7 @@ def _score(args: Sequence[str], position: int, step: str) -> str:
     return args[position]
 
 
-def _complete_service(service: dict, *, score: str, stamp: str, report_base: str) -> None:
+def _complete_service(service: dict[str, Any], *, score: str, stamp: str, report_base: str) -> None:
     service["status"] = "Complete"
     service["score"] = score
     service["completedAt"] = service["completedAt"] or stamp
@@ -190,7 +190,8 @@ def standard_script_payloads(
     return bodies
 
 
-GOLDEN_PATH = Path(__file__).resolve().parent / "fixtures" / "standard_script.json"
+# Beside the Backcheck client it checks: connectors/backcheck/fixtures/.
+GOLDEN_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "standard_script.json"
 GOLDEN_START = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
 
 
@@ -206,14 +207,17 @@ def golden_fixture() -> dict[str, Any]:
         "client_reference_id": "<our order id>",
         "package_id": "std-ca",
     }
-    return {
-        "start": format_timestamp(GOLDEN_START),
-        **fixed,
-        "callbacks": standard_script_payloads(**fixed, start=GOLDEN_START),
-    }
+    callbacks = standard_script_payloads(
+        screening_id=fixed["screening_id"],
+        order_number=fixed["order_number"],
+        client_reference_id=fixed["client_reference_id"],
+        package_id=fixed["package_id"],
+        start=GOLDEN_START,
+    )
+    return {"start": format_timestamp(GOLDEN_START), **fixed, "callbacks": callbacks}
 
 
 if __name__ == "__main__":
-    # Regenerate the golden fixture: python -m connectors.backcheck.script
+    # Regenerate the golden fixture: python -m connectors.backcheck.fake.script
     GOLDEN_PATH.write_text(json.dumps(golden_fixture(), indent=2) + "\n")
     print(f"wrote {GOLDEN_PATH}")

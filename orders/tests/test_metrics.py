@@ -18,9 +18,10 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.lever.signature import compute_signature
-from connectors.models import Package, Tenant
+from connectors.models import Tenant
 from integration_portal import metrics
 from orders.models import LeverNote, NoteAttempt, Order
+from tests.support.factories import TenantFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-sig-token-0123456789abcdef"
@@ -41,16 +42,15 @@ def client() -> Client:
 
 @pytest.fixture
 def tenant(db) -> Tenant:
-    tenant = Tenant.objects.create(
+    return TenantFactory(
         name="Metrics Corp",
         slug="metrics-" + secrets.token_hex(3),
         lever_base_url="http://127.0.0.1:9/v1",
         trigger_stage_ids=[STAGE],
         lever_api_key="lever-key-metrics-0123456789abcdef",
         lever_signature_token=TOKEN,
+        packages=[{"code": "std", "name": "Standard", "is_default": True}],
     )
-    Package.objects.create(tenant=tenant, code="std", name="Standard", is_default=True)
-    return tenant
 
 
 def scrape(client: Client, **headers) -> dict[tuple[str, tuple], float]:

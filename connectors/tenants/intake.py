@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -41,15 +40,17 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
-from connectors.access import scope_to_user
 from connectors.crypto import Secret
-from connectors.models import IntakeLink, Tenant, TenantAuditEntry
-from connectors.services import clean_secret, tenant_set_secret
+from connectors.models import IntakeLink, Tenant
+from connectors.tenants.access import scope_to_user
+from connectors.tenants.audit import Actor, actor_fields, record_tenant_action
+from connectors.tenants.services import clean_secret, tenant_set_secret
 
 logger = logging.getLogger(__name__)
 
 ACTOR_LABEL = "intake link"
 DEFAULT_TTL_HOURS = 72
+# A key-derivation label, not an import path: stored links are HMACs under it, so it never changes.
 _HMAC_PURPOSE = "connectors.intake.IntakeLink.token"
 # Fixed-window limits on the public page's POSTs (issue 9: e.g. 10 per minute), counted in the
 # Django cache so every web process shares them when the cache is Redis.
@@ -70,7 +71,8 @@ REPLACE_REFUSED = (
     "please ask your account manager. Nothing was stored."
 )
 
-Actor = AbstractBaseUser | str
+# The audit trail's `field` for everything that happens to a link.
+AUDIT_FIELD = "intake_link"
 
 
 class IntakeLinkClosed(Exception):
@@ -181,22 +183,6 @@ def _replaces_stored(tenant: Tenant) -> bool:
     return any(getattr(tenant, column) is not None for _, _, column in _INTAKE_SECRETS)
 
 
-def _actor_fields(actor: Actor) -> dict[str, Any]:
-    if isinstance(actor, str):
-        return {"actor": None, "actor_label": actor}
-    return {"actor": actor, "actor_label": actor.get_username()}
-
-
-def _audit(tenant: Tenant, actor: Actor, action: str, detail: str) -> None:
-    TenantAuditEntry.objects.create(
-        tenant=tenant,
-        action=action,
-        field="intake_link",
-        detail=detail[:500],
-        **_actor_fields(actor),
-    )
-
-
 @transaction.atomic
 def intake_link_create(
     *, tenant: Tenant, actor: Actor, now: datetime | None = None
@@ -216,7 +202,7 @@ def intake_link_create(
     ):
         _revoke(other, actor, now, reason="replaced by a new link")
     token = secrets.token_urlsafe(32)
-    labels = _actor_fields(actor)
+    labels = actor_fields(actor)
     link = IntakeLink.objects.create(
         tenant=tenant,
         token_hmac=intake_token_digest(token),
@@ -225,10 +211,11 @@ def intake_link_create(
         created_at=now,
         expires_at=now + intake_ttl(),
     )
-    _audit(
+    record_tenant_action(
         tenant,
         actor,
         "intake_link_created",
+        AUDIT_FIELD,
         f"link #{link.pk}, expires {link.expires_at:%Y-%m-%d %H:%M} UTC",
     )
     return link, token
@@ -236,9 +223,11 @@ def intake_link_create(
 
 def _revoke(link: IntakeLink, actor: Actor, now: datetime, *, reason: str) -> None:
     link.revoked_at = now
-    link.revoked_by_label = _actor_fields(actor)["actor_label"]
+    link.revoked_by_label = actor_fields(actor)["actor_label"]
     link.save(update_fields=["revoked_at", "revoked_by_label"])
-    _audit(link.tenant, actor, "intake_link_revoked", f"link #{link.pk}: {reason}")
+    record_tenant_action(
+        link.tenant, actor, "intake_link_revoked", AUDIT_FIELD, f"link #{link.pk}: {reason}"
+    )
 
 
 @transaction.atomic
@@ -256,7 +245,7 @@ def intake_link_revoke(*, link: IntakeLink, actor: Actor, now: datetime | None =
 @transaction.atomic
 def intake_notice_dismiss(*, link: IntakeLink, actor: Actor) -> bool:
     """Mark a "credentials received" notice as read; False if it was not showing."""
-    label = _actor_fields(actor)["actor_label"]
+    label = actor_fields(actor)["actor_label"]
     updated = IntakeLink.objects.filter(
         pk=link.pk, used_at__isnull=False, notice_dismissed_at__isnull=True
     ).update(notice_dismissed_at=timezone.now(), notice_dismissed_by_label=label)
@@ -363,10 +352,11 @@ def intake_link_submit(
         locked.used_at = now
         locked.used_ip = ip or None
         locked.save(update_fields=["used_at", "used_ip"])
-        _audit(
+        record_tenant_action(
             locked.tenant,
             ACTOR_LABEL,
             "intake_link_used",
+            AUDIT_FIELD,
             f"link #{locked.pk} created by {locked.created_by_label} used from "
             f"{ip or 'an unknown address'}; Lever API key and signature token stored",
         )
@@ -407,18 +397,20 @@ def _record_refusal(
             locked.locked_at = now
             fields.append("locked_at")
         locked.save(update_fields=fields)
-        _audit(
+        record_tenant_action(
             locked.tenant,
             ACTOR_LABEL,
             "intake_link_refused",
+            AUDIT_FIELD,
             f"link #{locked.pk}: Lever refused the key ({status}), try "
             f"{locked.failed_attempts} of {IntakeLink.MAX_FAILED_ATTEMPTS}, from {where}",
         )
         if locked.locked_at is not None:
-            _audit(
+            record_tenant_action(
                 locked.tenant,
                 ACTOR_LABEL,
                 "intake_link_locked",
+                AUDIT_FIELD,
                 f"link #{locked.pk} locked after {locked.failed_attempts} refused keys",
             )
     link.refresh_from_db()

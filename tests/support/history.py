@@ -1,4 +1,7 @@
-"""Builders for the dashboard, admin and browser tests: tenants, orders and real history.
+"""Orders with real history for the dashboard, admin and browser tests, and bulk seeding.
+
+Tenants come from TenantFactory; `dashboard_tenant` is one with the two packages these pages
+list ("<slug>-std", the default, and "<slug>-exec", tagged "exec").
 
 History is made through the services (`order_apply_screening`, `note_enqueue`) wherever that is
 possible, so the pages are tested against the rows production writes.
@@ -14,30 +17,25 @@ from django.utils import timezone
 
 from connectors.backcheck.credentials import generate_callback_credentials, hash_callback_password
 from connectors.backcheck.schema import parse_screening
-from connectors.models import Package, Tenant
+from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order, StatusEvent
 from orders.services.orders import order_apply_screening
+from tests.support.factories import OrderFactory, TenantFactory
 
 _seq = itertools.count(1)
 
 
-def make_tenant(slug: str, *, name: str | None = None, managers: tuple = ()) -> Tenant:
-    tenant = Tenant.objects.create(
-        name=name or slug.title(),
+def dashboard_tenant(slug: str, *, name: str | None = None, managers: tuple = ()) -> Tenant:
+    return TenantFactory(
         slug=slug,
-        lever_base_url="http://127.0.0.1:9/v1",
-        backcheck_base_url="http://127.0.0.1:9",
+        name=name or slug.title(),
         trigger_stage_ids=["stage-bg"],
-        lever_api_key=f"lever-key-{slug}-0123456789",
-        lever_signature_token=f"sig-{slug}-0123456789abcdef",
-        backcheck_client_id=f"bc-id-{slug}",
-        backcheck_client_secret=f"bc-secret-{slug}-0123456789",
+        managers=managers,
+        packages=[
+            {"code": f"{slug}-std", "name": "Standard", "is_default": True},
+            {"code": f"{slug}-exec", "name": "Executive", "lever_tag": "exec"},
+        ],
     )
-    Package.objects.create(tenant=tenant, code=f"{slug}-std", name="Standard", is_default=True)
-    Package.objects.create(tenant=tenant, code=f"{slug}-exec", name="Executive", lever_tag="exec")
-    for user in managers:
-        tenant.account_managers.add(user)
-    return tenant
 
 
 def make_order(
@@ -58,7 +56,7 @@ def make_order(
     n = next(_seq)
     username, password = generate_callback_credentials()
     number = order_number if order_number is not None else f"BC-2026-{n:06d}"
-    order = Order.objects.create(
+    order = OrderFactory(
         tenant=tenant,
         opportunity_id=opportunity_id or f"opp-{tenant.slug}-{n:05d}",
         candidate_name=name,

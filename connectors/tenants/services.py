@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_slug
 from django.db import transaction
@@ -33,11 +32,8 @@ from connectors.models import (
     SECRET_FIELDS,
     Package,
     Tenant,
-    TenantAuditEntry,
 )
-
-# A user, or a label for a non-user actor ("cli", "intake link").
-Actor = AbstractBaseUser | str
+from connectors.tenants.audit import Actor, record_tenant_action
 
 # Non-secret settings a tenant update may change, with their human labels for messages.
 TENANT_SETTINGS = {
@@ -70,23 +66,6 @@ _LEVER_SECRET = re.compile(r"^[\x21-\x7e]{20,200}$")
 _BACKCHECK_SECRET = re.compile(r"^[\x21-\x7e]{1,500}$")
 _PACKAGE_CODE = re.compile(r"^\S{1,100}$")
 _validate_url = URLValidator(schemes=["http", "https"])
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _actor_fields(actor: Actor) -> dict[str, Any]:
-    if isinstance(actor, str):
-        return {"actor": None, "actor_label": actor}
-    return {"actor": actor, "actor_label": actor.get_username()}
-
-
-def _audit(
-    tenant: Tenant, actor: Actor, action: str, field: str = "", detail: str = ""
-) -> TenantAuditEntry:
-    return TenantAuditEntry.objects.create(
-        tenant=tenant, action=action, field=field, detail=detail[:500], **_actor_fields(actor)
-    )
 
 
 # Base URL column → the credentials sent to it. A new base URL clears them, so that nobody can
@@ -283,7 +262,7 @@ def tenant_create(
     cleaned = clean_tenant_settings(values)
     _check_extras(cleaned, package_tags=[])
     tenant = Tenant.objects.create(slug=slug, **cleaned)
-    _audit(tenant, actor, "created", "tenant", f"tenant {slug} created")
+    record_tenant_action(tenant, actor, "created", "tenant", f"tenant {slug} created")
     return tenant
 
 
@@ -317,9 +296,11 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **changes: Any) -> list[str]:
             setattr(locked, attr, None)
         locked.save(update_fields=[*changed, *cleared, "updated_at"])
         for key in changed:
-            _audit(locked, actor, "setting_changed", key)
+            record_tenant_action(locked, actor, "setting_changed", key)
         for attr in cleared:
-            _audit(locked, actor, "secret_cleared", attr, "the base URL it was sent to changed")
+            record_tenant_action(
+                locked, actor, "secret_cleared", attr, "the base URL it was sent to changed"
+            )
         for key in [*changed, *cleared]:
             setattr(tenant, key, getattr(locked, key))
     return changed
@@ -363,9 +344,9 @@ def tenant_set_secret(*, tenant: Tenant, actor: Actor, name: str, value: str) ->
             fields += ["lever_signature_token_previous", "signature_token_confirmed_at"]
         locked.save(update_fields=fields)
         action = "secret_replaced" if current is not None else "secret_set"
-        _audit(locked, actor, action, attr)
+        record_tenant_action(locked, actor, action, attr)
         if "lever_signature_token_previous" in fields:
-            _audit(
+            record_tenant_action(
                 locked,
                 actor,
                 "secret_replaced",
@@ -387,7 +368,7 @@ def tenant_retire_previous_token(*, tenant: Tenant, actor: Actor) -> bool:
         return False
     locked.lever_signature_token_previous = None
     locked.save(update_fields=["lever_signature_token_previous", "updated_at"])
-    _audit(locked, actor, "secret_retired", "lever_signature_token_previous")
+    record_tenant_action(locked, actor, "secret_retired", "lever_signature_token_previous")
     tenant.refresh_from_db()
     return True
 
@@ -414,7 +395,7 @@ def tenant_assign_managers(*, tenant: Tenant, actor: Actor, users: Iterable[Any]
     for user in sorted(removed, key=lambda u: u.get_username()):
         summary.append(f"removed {user.get_username()}")
     for line in summary:
-        _audit(tenant, actor, "managers_changed", "account_managers", line)
+        record_tenant_action(tenant, actor, "managers_changed", "account_managers", line)
     return summary
 
 
@@ -559,7 +540,7 @@ def package_add(
     if cleaned["is_default"]:
         _clear_default(tenant, keep_pk=None)
     package = Package.objects.create(tenant=tenant, **cleaned)
-    _audit(tenant, actor, "package_added", "packages", f"package {package.code}")
+    record_tenant_action(tenant, actor, "package_added", "packages", f"package {package.code}")
     return package
 
 
@@ -581,7 +562,9 @@ def package_update(*, package: Package, actor: Actor, **changes: Any) -> list[st
         setattr(package, key, cleaned[key])
     locked.save(update_fields=changed)
     for key in changed:
-        _audit(tenant, actor, "package_changed", f"packages.{key}", f"package {locked.code}")
+        record_tenant_action(
+            tenant, actor, "package_changed", f"packages.{key}", f"package {locked.code}"
+        )
     return changed
 
 
@@ -590,4 +573,4 @@ def package_remove(*, package: Package, actor: Actor) -> None:
     tenant = Tenant.objects.select_for_update().get(pk=package.tenant_id)
     code = package.code
     Package.objects.filter(pk=package.pk).delete()
-    _audit(tenant, actor, "package_removed", "packages", f"package {code}")
+    record_tenant_action(tenant, actor, "package_removed", "packages", f"package {code}")

@@ -1,6 +1,6 @@
 """Reads for the tenant pages, the admin and `manage.py tenants` (docs/CONTRACT.md §4).
 
-Tenant scoping itself lives in connectors/access.py; these build on it. Nothing here returns a
+Tenant scoping itself lives in connectors/tenants/access.py; these build on it. Nothing here returns a
 secret's value: credentials come back as "set or not" and the masked form (`••••` + last 4).
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
 
-from connectors.access import tenant_get_for_user, tenants_visible_to
 from connectors.models import SECRET_FIELDS, Package, Tenant, TenantAuditEntry
-from connectors.services import SECRET_LABELS
+from connectors.tenants.access import tenant_get_for_user, tenants_visible_to
+from connectors.tenants.services import SECRET_LABELS
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ characters (secrets.token_urlsafe(32)); the pattern admits a little more and nev
 
 from django.urls import path, re_path
 
-from connectors import intake_views
+from connectors.tenants import intake_views
 
 urlpatterns = [
     path("manage/", intake_views.intake_link_list_view, name="intake-link-list"),

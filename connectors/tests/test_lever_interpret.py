@@ -1,10 +1,10 @@
-"""The pure readers of Lever's answers (connectors/lever/interpret.py)."""
+"""The pure readers of Lever's answers (connectors/lever_interpret.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from connectors.lever.interpret import note_text_key, same_note_text
+from connectors.lever_interpret import note_text_key, same_note_text
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """How the services read Lever's answers: archived state, permission gaps, note text.
 
-Small pure helpers (and one read with a fallback) kept beside the client, so that the order and
-note services each call one function instead of repeating Lever's quirks.
+Small pure helpers (and one write with a fallback, which records a refused permission on the
+tenant) so that the order and note services each call one function instead of repeating Lever's
+quirks. It sits above both `connectors.lever` (the client) and `connectors.tenants` (where the
+tenant's warnings are kept), so neither of those imports the other's side.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity
+from connectors.tenants.services import (
+    tenant_lever_permission_clear,
+    tenant_lever_permission_warn,
+)
 
 
 def archived_reason(opportunity: Opportunity) -> str:
@@ -89,15 +95,11 @@ def create_note_as_author(
 
 
 def permission_refused(*, tenant_id: int, read: str) -> None:
-    from connectors.services import tenant_lever_permission_warn
-
     tenant_lever_permission_warn(tenant_id=tenant_id, read=read)
 
 
 def permission_restored(*, tenant_id: int, read: str) -> None:
     """Lever allowed a read it had refused: the tenant's health warning goes."""
-    from connectors.services import tenant_lever_permission_clear
-
     tenant_lever_permission_clear(tenant_id=tenant_id, read=read)
 
 

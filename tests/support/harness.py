@@ -1,0 +1,149 @@
+"""The process harness of the end-to-end, reliability and security tests and the benches: waiting,
+free ports, the Celery worker command and its environment, and figures in a stable form."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+# What makes a test's worker quick to retry (the back-off base), set through its environment
+# exactly as an operator would.
+WORKER_ENV = {
+    "NOTE_RETRY_BASE_S": "0.2",
+    "NOTE_RETRY_MAX_S": "1.0",
+    "HTTP_READ_TIMEOUT_S": "3",
+}
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    message: str = "condition",
+) -> object:
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def closed_port_url() -> str:
+    """A 127.0.0.1 URL nobody listens on: connection refused."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def worker_argv(concurrency: int, name: str) -> list[str]:
+    """The Celery worker command of the test harnesses (no gossip, mingle or heartbeat: a test's
+    worker has no peers to talk to)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "integration_portal",
+        "worker",
+        "-l",
+        "INFO",
+        "-c",
+        str(concurrency),
+        "-P",
+        "prefork",
+        "-n",
+        name,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+def worker_env(live_server_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a worker (or portal) process on the test database and broker."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "integration_portal.test_settings",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "PUBLIC_BASE_URL": live_server_url,
+        "PYTHONUNBUFFERED": "1",
+        **WORKER_ENV,
+        **extra,
+    }
+
+
+class WorkerProcess:
+    """A Celery worker subprocess in its own session, its output in `log_path`."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, name: str | None = None) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.name = name or f"e2e-{os.getpid()}@%h"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            worker_argv(2, self.name),
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(
+            lambda: b"ready." in self.log_path.read_bytes(),
+            timeout=60,
+            message="the Celery worker to be ready",
+        )
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def record(name: str, **figures) -> None:
+    """Print a measured figure in a stable form (`-s` shows it; docs/RELIABILITY.md quotes it)."""
+    parts = " ".join(
+        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
+    )
+    line = f"[reliability] {name}: {parts}"
+    print(line)
+    out = os.environ.get("RELIABILITY_FIGURES")
+    if out:
+        with open(out, "a") as fh:
+            fh.write(line + "\n")
