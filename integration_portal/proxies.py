@@ -73,7 +73,7 @@ def client_ip(request: Any) -> str | None:
         return None
     if not is_trusted_proxy(str(remote)):
         return str(remote)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR") or ""
+    forwarded = request.headers.get("x-forwarded-for") or ""
     hops = [hop for hop in (h.strip() for h in forwarded.split(",")) if hop]
     for hop in reversed(hops):
         ip = _ip(hop)

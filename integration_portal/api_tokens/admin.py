@@ -21,6 +21,7 @@ for model in (TOTPDevice, StaticDevice):
         admin.site.unregister(model)
 
 
+@admin.register(StaticDevice, TOTPDevice)
 class _DeviceAdmin(admin.ModelAdmin):
     list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
     fields = ("user", "name", "confirmed", "created_at", "last_used_at")
@@ -31,10 +32,6 @@ class _DeviceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
-
-
-admin.site.register(TOTPDevice, _DeviceAdmin)
-admin.site.register(StaticDevice, _DeviceAdmin)
 
 
 @admin.register(ApiToken)
