@@ -10,21 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from connectors.models import Tenant
 
+# Whoever a request carries (`request.user`): Django's User (AUTH_USER_MODEL is not swapped) or,
+# signed out, AnonymousUser, which every check below lets see nothing.
+AnyUser = User | AnonymousUser
 
-def is_super_admin(user: Any) -> bool:
+_M = TypeVar("_M", bound=Model)
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """For annotations only: the request of a view behind `login_required` or
+    `super_admin_required`, whose `user` is signed in. Requests are never built from it."""
+
+    user: User
+
+
+def is_super_admin(user: AnyUser | None) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def tenants_visible_to(user: Any) -> QuerySet[Tenant]:
+def tenants_visible_to(user: AnyUser | None) -> QuerySet[Tenant]:
     if not (user and user.is_authenticated and user.is_active):
         return Tenant.objects.none()
     if is_super_admin(user):
@@ -32,14 +46,16 @@ def tenants_visible_to(user: Any) -> QuerySet[Tenant]:
     return Tenant.objects.filter(account_managers=user)
 
 
-def tenant_get_for_user(user: Any, **lookup: Any) -> Tenant:
+def tenant_get_for_user(user: AnyUser, **lookup: Any) -> Tenant:
     try:
         return tenants_visible_to(user).get(**lookup)
     except Tenant.DoesNotExist as exc:
         raise Http404("No such tenant.") from exc
 
 
-def scope_to_user(queryset: QuerySet, user: Any, tenant_field: str = "tenant") -> QuerySet:
+def scope_to_user(
+    queryset: QuerySet[_M], user: AnyUser | None, tenant_field: str = "tenant"
+) -> QuerySet[_M]:
     """Filter any tenant-owned queryset to the user's tenants."""
     if is_super_admin(user):
         return queryset

@@ -106,7 +106,7 @@ class _CandidateLever:
     lever_api_key: Secret
     lever_rate_per_s: float
     lever_burst: int
-    trigger_stage_ids: list
+    trigger_stage_ids: list[str]
     note_author_user_id: str
 
 

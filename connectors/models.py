@@ -140,7 +140,7 @@ class TenantAuditEntry(models.Model):
         return f"{self.actor_label} {self.action} {self.field}".strip()
 
 
-class IntakeLinkQuerySet(models.QuerySet):
+class IntakeLinkQuerySet(models.QuerySet["IntakeLink"]):
     def recent(self) -> IntakeLinkQuerySet:
         """The newest links first, as the tenant page lists them (a page, not the history)."""
         return self.select_related("tenant").order_by("-created_at", "-id")[:20]
