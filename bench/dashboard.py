@@ -157,6 +157,7 @@ def seed(n_orders: int, history: int, reseed: bool) -> tuple[Tenant, Order]:
     bulk_orders(other, max(10, n_orders // 100))
     _failed_rows(main, every=97)
     case = Order.objects.filter(tenant=main).order_by("pk").first()
+    assert case is not None  # bulk_orders made n_orders - 1 of them
     case.candidate_name = "Bench History Case"
     case.save(update_fields=["candidate_name"])
     bulk_orders(main, 1, start=n_orders)

@@ -13,25 +13,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from connectors.models import Tenant
-
-# Whoever a request carries (`request.user`): Django's User (AUTH_USER_MODEL is not swapped) or,
-# signed out, AnonymousUser, which every check below lets see nothing.
-AnyUser = User | AnonymousUser
+from integration_portal.users import AnyUser
 
 _M = TypeVar("_M", bound=Model)
-
-
-class AuthenticatedHttpRequest(HttpRequest):
-    """For annotations only: the request of a view behind `login_required` or
-    `super_admin_required`, whose `user` is signed in. Requests are never built from it."""
-
-    user: User
 
 
 def is_super_admin(user: AnyUser | None) -> bool:

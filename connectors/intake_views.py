@@ -27,10 +27,11 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors import intake
-from connectors.access import AuthenticatedHttpRequest, tenant_get_for_user
+from connectors.access import tenant_get_for_user
 from connectors.models import IntakeLink, Tenant
 from integration_portal import proxies
 from integration_portal.redaction import register_secret
+from integration_portal.users import AuthenticatedHttpRequest
 
 SECRET_POST_FIELDS = ("lever_api_key", "signature_token")
 

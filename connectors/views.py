@@ -18,11 +18,12 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors import selectors, services
-from connectors.access import AuthenticatedHttpRequest, is_super_admin, super_admin_required
+from connectors.access import is_super_admin, super_admin_required
 from connectors.checks import tenant_check
 from connectors.forms import ManagersForm, PackageForm, SecretForm, TenantForm, add_service_errors
 from connectors.lever.checks import lever_directory
 from connectors.models import SECRET_FIELDS, Tenant
+from integration_portal.users import AuthenticatedHttpRequest
 
 
 def _tenant(request: HttpRequest, slug: str) -> Tenant:

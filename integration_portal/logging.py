@@ -90,7 +90,7 @@ class ContextFilter(logging.Filter):
             # Django logs a 4xx/5xx answer (django.request) after the middleware has returned,
             # with the request attached: take the id from there.
             request = getattr(record, "request", None)
-            record.request_id = getattr(request, "request_id", None)  # type: ignore[attr-defined]
+            record.request_id = getattr(request, "request_id", None)
         return True
 
 

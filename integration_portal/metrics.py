@@ -26,11 +26,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -213,9 +213,10 @@ class OutboxCollector:
             f"le_{bound}": Count("id", filter=Q(duration_ms__lte=bound))
             for bound in DELIVERY_BUCKETS_MS
         }
-        rows = NoteAttempt.objects.values("outcome").annotate(
-            n=Count("id"), total_ms=Sum("duration_ms"), **buckets
-        )
+        # Rows with one le_<ms> count per bucket, which the inferred row type does not list.
+        rows: QuerySet[NoteAttempt, Mapping[str, Any]] = NoteAttempt.objects.values(
+            "outcome"
+        ).annotate(n=Count("id"), total_ms=Sum("duration_ms"), **buckets)
         attempts = HistogramMetricFamily(
             "portal_note_delivery_seconds",
             "Lever note delivery attempts by outcome (delivered, found, transient, ambiguous, "
@@ -275,8 +276,10 @@ class OutboxCollector:
             "Stored webhooks and callbacks by source and processing state.",
             labels=["source", "state"],
         )
-        rows = InboundEvent.objects.values_list("source", "state").annotate(n=Count("id"))
-        counts = {(source, state): n for source, state, n in rows.order_by("source", "state")}
+        inbound_rows = InboundEvent.objects.values_list("source", "state").annotate(n=Count("id"))
+        counts = {
+            (source, state): n for source, state, n in inbound_rows.order_by("source", "state")
+        }
         for source in InboundEvent.Source.values:
             for state in InboundEvent.State.values:
                 inbound.add_metric([source, state], counts.get((source, state), 0))

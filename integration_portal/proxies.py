@@ -16,7 +16,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 
@@ -66,7 +69,7 @@ def is_trusted_proxy(address: str, raw: str | None = None) -> bool:
     return any_proxy or any(ip in net for net in networks if net.version == ip.version)
 
 
-def client_ip(request: Any) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address as text, or None when it cannot be told."""
     remote = _ip(request.META.get("REMOTE_ADDR") or "")
     if remote is None:
