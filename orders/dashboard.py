@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -26,6 +26,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+from django.db.models.functions.datetime import TruncBase
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -42,6 +43,9 @@ from orders.models import (
     StatusEvent,
 )
 from orders.state import ACTIVE_STATUSES, LEVER_STATUS
+
+if TYPE_CHECKING:
+    from integration_portal.users import AnyUser
 
 # The statuses in the order a case moves through them; "" is an order Backcheck has not
 # answered yet (still being submitted).
@@ -79,19 +83,19 @@ TENANT_SECRETS = (
 )
 
 
-def visible_tenant_ids(user: Any) -> list[int]:
+def visible_tenant_ids(user: AnyUser) -> list[int]:
     """The ids of the tenants the user may see (connectors.access decides), once per request."""
     cached = getattr(user, "_dashboard_tenant_ids", None)
     if cached is None:
         cached = list(tenants_visible_to(user).values_list("pk", flat=True))
         try:
-            user._dashboard_tenant_ids = cached
+            user._dashboard_tenant_ids = cached  # type: ignore[union-attr]  # per-request cache
         except AttributeError:  # AnonymousUser and friends: nothing to cache on
             pass
     return cached
 
 
-def scoped(qs: QuerySet, user: Any, field: str = "tenant") -> QuerySet:
+def scoped(qs: QuerySet, user: AnyUser, field: str = "tenant") -> QuerySet:
     """`qs` limited to the user's tenants, as `tenant_id IN (…)`.
 
     Same rows as connectors.access.scope_to_user, but as a plain list of ids the planner can
@@ -159,7 +163,7 @@ def _search_q(q: str) -> Q:
     return cond
 
 
-def order_queryset(*, user: Any, filters: dict[str, Any], with_status: bool = True) -> QuerySet:
+def order_queryset(*, user: AnyUser, filters: dict[str, Any], with_status: bool = True) -> QuerySet:
     """Visible orders matching `filters` (the cleaned OrderFilterForm); unsorted.
 
     `with_status=False` leaves the status filter out: the per-status counts are counted over
@@ -197,7 +201,7 @@ def order_sorted(qs: QuerySet, sort: str | None) -> QuerySet:
     return qs.order_by(*[f"-{f}" if desc else f for f in fields])
 
 
-def status_counts(*, user: Any, filters: dict[str, Any]) -> list[tuple[str, int]]:
+def status_counts(*, user: AnyUser, filters: dict[str, Any]) -> list[tuple[str, int]]:
     """(status, count) for every status, in STATUS_ORDER, over the filtered set: one query."""
     rows = (
         order_queryset(user=user, filters=filters, with_status=False)
@@ -229,10 +233,11 @@ class KnownCountPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
         if bottom <= self.count // 2 or not isinstance(self.object_list, QuerySet):
-            return self._get_page(self.object_list[bottom:top], number, self)
+            # _get_page: Paginator's own page factory, which django-stubs does not declare.
+            return self._get_page(self.object_list[bottom:top], number, self)  # type: ignore[attr-defined]
         rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
         rows.reverse()
-        return self._get_page(rows, number, self)
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -243,7 +248,7 @@ class OrderListPage:
     chart: Chart
 
 
-def order_list_page(*, user: Any, filters: dict[str, Any], page_number: Any) -> OrderListPage:
+def order_list_page(*, user: AnyUser, filters: dict[str, Any], page_number: Any) -> OrderListPage:
     counts = status_counts(user=user, filters=filters)
     total = sum(n for _, n in counts)
     status = filters.get("status")
@@ -258,7 +263,7 @@ def order_list_page(*, user: Any, filters: dict[str, Any], page_number: Any) -> 
     )
 
 
-def order_export_rows(*, user: Any, filters: dict[str, Any]) -> Iterator[list[str]]:
+def order_export_rows(*, user: AnyUser, filters: dict[str, Any]) -> Iterator[list[str]]:
     """The filtered, sorted set as CSV rows (header first), streamed in chunks."""
     yield [
         "id",
@@ -381,10 +386,11 @@ def _chart_window(filters: dict[str, Any], today: date) -> tuple[date, date]:
     return start, end
 
 
-def status_chart(*, user: Any, filters: dict[str, Any]) -> Chart:
+def status_chart(*, user: AnyUser, filters: dict[str, Any]) -> Chart:
     today = timezone.now().date()
     start, end = _chart_window(filters, today)
     span = (end - start).days + 1
+    trunc: TruncBase
     if span <= 62:
         unit, trunc = "day", TruncDate("created_at")
     elif span <= 366:
@@ -473,7 +479,7 @@ def _layout(chart: Chart) -> None:
 # --- filter choices ----------------------------------------------------------------------------
 
 
-def filter_choices(*, user: Any) -> dict[str, list[tuple[str, str]]]:
+def filter_choices(*, user: AnyUser) -> dict[str, list[tuple[str, str]]]:
     """Tenants and package codes the user may filter on: two small queries."""
     tenants = list(tenants_visible_to(user).order_by("name").values_list("slug", "name"))
     packages = (
@@ -551,7 +557,7 @@ def annotate_lever_markers(orders: Iterable[Order]) -> None:
         counts.setdefault(order_id, {})[state] = n
     for order in orders:
         c = counts.get(order.pk, {})
-        order.lever_marker = lever_marker(
+        order.lever_marker = lever_marker(  # type: ignore[attr-defined]  # for the list template
             c.get(LeverNote.State.FAILED, 0), c.get(LeverNote.State.BLOCKED, 0)
         )
 
@@ -791,7 +797,7 @@ class Attention:
     days: int
 
 
-def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
+def attention(*, user: AnyUser, days: int = DEFAULT_QUIET_DAYS) -> Attention:
     notes = (
         with_tenant(scoped(LeverNote.objects.all(), user))
         .select_related("order")
@@ -859,7 +865,7 @@ def attention(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> Attention:
     )
 
 
-def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> int:
+def attention_count(*, user: AnyUser, days: int = DEFAULT_QUIET_DAYS) -> int:
     """Everything the Needs attention page asks someone to act on (blocked notes wait behind a
     failed one, which is counted). Counted once per request."""
     cached = getattr(user, "_attention_count", None)
@@ -884,7 +890,7 @@ def attention_count(*, user: Any, days: int = DEFAULT_QUIET_DAYS) -> int:
         + orders.filter(quiet_q(days=days)).count()
     )
     try:
-        user._attention_count = total
+        user._attention_count = total  # type: ignore[union-attr]  # per-request cache
     except AttributeError:
         pass
     return total
@@ -987,7 +993,7 @@ def tenant_health(*, tenants: QuerySet[Tenant]) -> list[TenantHealth]:
     return result
 
 
-def tenant_health_for_user(*, user: Any) -> list[TenantHealth]:
+def tenant_health_for_user(*, user: AnyUser) -> list[TenantHealth]:
     return tenant_health(tenants=tenants_visible_to(user))
 
 

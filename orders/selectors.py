@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
 from connectors.access import scope_to_user
 from orders.models import Order
 
+if TYPE_CHECKING:
+    from integration_portal.users import AnyUser
 
-def order_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[Order]:
+
+def order_list(*, user: AnyUser, filters: dict[str, Any] | None = None) -> QuerySet[Order]:
     filters = filters or {}
     qs = scope_to_user(Order.objects.select_related("tenant"), user)
     if filters.get("tenant"):
@@ -43,6 +46,6 @@ def order_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[
     return qs.order_by("-created_at", "-id")
 
 
-def order_get(*, user: Any, order_id: int) -> Order:
+def order_get(*, user: AnyUser, order_id: int) -> Order:
     """The order, or Order.DoesNotExist for one the user may not see (the view answers 404)."""
     return scope_to_user(Order.objects.select_related("tenant"), user).get(pk=order_id)

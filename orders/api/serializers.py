@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from connectors.models import Tenant
 from orders.models import LeverNote, NoteAttempt, Order, ScreeningService, StatusEvent
 from orders.state import LEVER_STATUS
 
@@ -20,7 +21,9 @@ class OrderFilterSerializer(serializers.Serializer):
 
 
 class OrderListSerializer(serializers.ModelSerializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Tenant] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     lever_status = serializers.CharField(read_only=True)
 
     class Meta:
