@@ -40,7 +40,7 @@ class SuperAdminOnly:
     """Staff who are not super-admins see nothing of these models."""
 
     @staticmethod
-    def actor(request: HttpRequest) -> User:
+    def staff_user(request: HttpRequest) -> User:
         # The admin site serves only signed-in staff (AdminSite.admin_view), so request.user is
         # never AnonymousUser here; the cast only says so to the type checker.
         return cast(User, request.user)
@@ -207,11 +207,11 @@ class TenantAdmin(SuperAdminOnly, _TenantAdmin):
         if change:
             current = Tenant.objects.get(pk=obj.pk)
             changes = {f: data[f] for f in form.changed_data if f in self.settings_fields}
-            services.tenant_update(tenant=current, actor=self.actor(request), **changes)
+            services.tenant_update(tenant=current, actor=self.staff_user(request), **changes)
         else:
             settings = {f: data[f] for f in self.settings_fields if f in data}
             obj.pk = services.tenant_create(
-                actor=self.actor(request), slug=data["slug"], **settings
+                actor=self.staff_user(request), slug=data["slug"], **settings
             ).pk
         obj.refresh_from_db()
 
@@ -232,18 +232,18 @@ class PackageAdmin(SuperAdminOnly, _PackageAdmin):
         values = {key: data[key] for key in services.PACKAGE_SETTINGS}
         if change:
             current = Package.objects.get(pk=obj.pk)
-            services.package_update(package=current, actor=self.actor(request), **values)
+            services.package_update(package=current, actor=self.staff_user(request), **values)
         else:
             obj.pk = services.package_add(
-                tenant=data["tenant"], actor=self.actor(request), **values
+                tenant=data["tenant"], actor=self.staff_user(request), **values
             ).pk
 
     def delete_model(self, request: HttpRequest, obj: Package) -> None:
-        services.package_remove(package=obj, actor=self.actor(request))
+        services.package_remove(package=obj, actor=self.staff_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
         for package in queryset:
-            services.package_remove(package=package, actor=self.actor(request))
+            services.package_remove(package=package, actor=self.staff_user(request))
 
 
 @admin.register(TenantAuditEntry)
