@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
-from connectors.models import LEVER_BASE_URL_PRESETS
+from connectors.models import LEVER_BASE_URL_PRESETS, Tenant
 from connectors.selectors import manager_candidates
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class TenantForm(forms.Form):
         self,
         *args: Any,
         editing: bool = False,
-        tenant: Any = None,
+        tenant: Tenant | None = None,
         stage_choices: list[tuple[str, str]] | None = None,
         user_choices: list[tuple[str, str]] | None = None,
         **kwargs: Any,
@@ -137,7 +137,7 @@ class TenantForm(forms.Form):
             )
 
     @classmethod
-    def initial_for(cls, tenant: Any) -> dict[str, Any]:
+    def initial_for(cls, tenant: Tenant) -> dict[str, Any]:
         preset = tenant.lever_base_url_preset
         return {
             "name": tenant.name,

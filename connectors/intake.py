@@ -45,6 +45,7 @@ from connectors.access import scope_to_user
 from connectors.crypto import Secret
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
 from connectors.services import clean_secret, tenant_set_secret
+from integration_portal.users import AnyUser
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def intake_link_get_by_token(*, token: str) -> IntakeLink | None:
     )
 
 
-def intake_link_get_for_user(*, user: Any, tenant: Tenant, link_id: Any) -> IntakeLink | None:
+def intake_link_get_for_user(*, user: AnyUser, tenant: Tenant, link_id: Any) -> IntakeLink | None:
     """One of `tenant`'s links, if the user may manage that tenant; None otherwise."""
     try:
         pk = int(link_id)
@@ -149,14 +150,14 @@ def intake_link_get_for_user(*, user: Any, tenant: Tenant, link_id: Any) -> Inta
     return scope_to_user(IntakeLink.objects.filter(tenant=tenant, pk=pk), user).first()
 
 
-def intake_link_list(*, user: Any) -> QuerySet[IntakeLink]:
+def intake_link_list(*, user: AnyUser) -> QuerySet[IntakeLink]:
     """Every link of the tenants the user may see, newest first."""
     return scope_to_user(IntakeLink.objects.select_related("tenant"), user).order_by(
         "-created_at", "-id"
     )
 
 
-def intake_notice_list(*, user: Any) -> QuerySet[IntakeLink]:
+def intake_notice_list(*, user: AnyUser) -> QuerySet[IntakeLink]:
     """Used links whose notice is not dismissed, across the user's tenants."""
     return scope_to_user(IntakeLink.objects.unacknowledged_uses(), user)
 

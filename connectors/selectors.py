@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 from connectors.access import tenant_get_for_user, tenants_visible_to
 from connectors.models import SECRET_FIELDS, Package, Tenant, TenantAuditEntry
 from connectors.services import SECRET_LABELS
+from integration_portal.users import AnyUser
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -34,11 +35,11 @@ class SecretStatus:
     masked: str  # "" when unset
 
 
-def tenant_list(*, user: Any) -> QuerySet[Tenant]:
+def tenant_list(*, user: AnyUser) -> QuerySet[Tenant]:
     return tenants_visible_to(user).order_by("name")
 
 
-def tenant_get(*, user: Any, slug: str) -> Tenant:
+def tenant_get(*, user: AnyUser, slug: str) -> Tenant:
     """The tenant if the user may see it; Http404 otherwise (another tenant is not found)."""
     return tenant_get_for_user(user, slug=slug)
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity
+
+if TYPE_CHECKING:
+    from connectors.models import Tenant
 
 
 def archived_reason(opportunity: Opportunity) -> str:
@@ -54,7 +57,7 @@ def create_note_as_author(
     value: str,
     secret: bool,
     perform_as: str | None,
-    tenant: Any,
+    tenant: Tenant,
     notify_followers: bool = False,
 ) -> str:
     """Post the note as the tenant's note author; without an author if Lever refuses that.
