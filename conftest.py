@@ -69,7 +69,7 @@ def _fresh_cache():
     from django.conf import settings
 
     from connectors.webhook_tenants import webhook_tenant_forget
-    from orders.queue import publish_deferred
+    from integration_portal.publishing import publish_deferred
 
     webhook_tenant_forget()  # tests change tenants with .update() too, which sends no signal
     publish_deferred()  # a response a test never closed must not hold back the next test's work

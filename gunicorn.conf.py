@@ -66,3 +66,11 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+# Task publishing imports and sets up the broker client on first use; doing it here keeps that
+# out of the first requests each worker serves (integration_portal/celery.py `warm_publisher`).
+def post_worker_init(worker):
+    from integration_portal.celery import warm_publisher
+
+    warm_publisher()

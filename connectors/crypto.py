@@ -188,10 +188,6 @@ class Secret:
     def masked(self) -> str:
         return mask(self._value)
 
-    @property
-    def last4(self) -> str:
-        return self._value[-4:]
-
     def __str__(self) -> str:
         return self.masked
 

@@ -59,10 +59,6 @@ class HttpError(Exception):
         prefix = f"HTTP {self.status}: " if self.status else ""
         return f"{prefix}{self.message}"
 
-    @property
-    def retryable(self) -> bool:
-        return self.kind == "transient"
-
 
 class NotConfigured(Exception):
     """A tenant lacks a setting a connector needs. Permanent: retrying cannot help until someone

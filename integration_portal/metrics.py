@@ -6,10 +6,10 @@ Three sources, so that no write path of the order flow has to know about metrics
   the HTTP status and the outcome: the JSON `status` of a 200 (accepted, test, duplicate, ignored,
   applied, stale, rejected) or the `error` code of anything else (not_found, invalid_signature…).
   4xx are counted here, since nothing is written for them (docs/CONTRACT.md §5).
-- Database aggregates computed at scrape time by `OutboxCollector`: note delivery attempts by
-  outcome and latency, retries, the outbox and inbound backlog by state, the oldest waiting note.
-  The tables are the truth and history is never pruned, so these are exact counters shared by
-  every process, whichever worker did the work.
+- Database aggregates read at scrape time by `DatabaseCollector` from the sources apps register
+  (orders/metrics.py: note delivery attempts by outcome and latency, retries, the outbox and
+  inbound backlog by state, the oldest waiting note). The tables are the truth, so these are
+  exact counters shared by every process, whichever worker did the work.
 - Per-tenant Lever limiter waits and missed booked slots, recorded where a task meets them. Those
   happen in Celery workers, usually another container than web, so with Redis they are kept in a
   Redis hash that every web process reads; without Redis (the embedded single-host mode) in a
@@ -26,13 +26,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import (
@@ -43,7 +41,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +49,6 @@ logger = logging.getLogger(__name__)
 INBOUND_ENDPOINTS = {"lever-webhook": "lever_webhook", "backcheck-callback": "backcheck_callback"}
 # Seconds. The webhook target is p99 ≤ 100 ms (docs/PERFORMANCE.md); Lever gives up at ~10 s.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-# Milliseconds, as NoteAttempt.duration_ms stores them.
-DELIVERY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000)
 LIMITER_HASH = "portal:metrics:limiter"
 _MAX_OUTCOME_LEN = 40
 
@@ -172,11 +168,15 @@ def _limiter_families() -> Iterator[Any]:
 
 
 # --- database aggregates -----------------------------------------------------------------------
-class OutboxCollector:
-    """Note deliveries, retries and backlogs, from the outbox tables at scrape time.
+FamiliesSource = Callable[[], Iterable[Any]]
 
-    A handful of aggregate queries per scrape (each one scan of an indexed column). Results are
-    kept for `cache_s` so that several scrapers, or a scrape per gunicorn worker, cost one run.
+
+class DatabaseCollector:
+    """Metric families the apps read from their tables at scrape time.
+
+    Apps register their sources from `AppConfig.ready()` (`register_database_metrics`), so this
+    base module never imports an app. Results are kept for `cache_s` so that several scrapers,
+    or a scrape per gunicorn worker, cost one run.
     """
 
     def __init__(self, cache_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
@@ -184,6 +184,12 @@ class OutboxCollector:
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: tuple[float, list[Any]] | None = None
+        self._sources: dict[str, FamiliesSource] = {}
+
+    def register(self, name: str, source: FamiliesSource) -> None:
+        with self._lock:
+            self._sources[name] = source
+            self._cached = None
 
     def collect(self) -> Iterator[Any]:
         with self._lock:
@@ -192,116 +198,35 @@ class OutboxCollector:
                 try:
                     self._cached = (now, list(self._families()))
                 except Exception as exc:  # a scrape must answer even when the database does not
-                    logger.warning("outbox metrics unavailable (%s)", type(exc).__name__)
-                    up = GaugeMetricFamily(
-                        "portal_metrics_database_up", "1 when the outbox aggregates could be read."
-                    )
-                    up.add_metric([], 0)
-                    return iter([up])
+                    logger.warning("database metrics unavailable (%s)", type(exc).__name__)
+                    return iter([self._up(0)])
             return iter(self._cached[1])
 
-    def _families(self) -> Iterator[Any]:
-        from orders.models import InboundEvent, LeverNote, NoteAttempt
-
+    @staticmethod
+    def _up(value: int) -> GaugeMetricFamily:
         up = GaugeMetricFamily(
             "portal_metrics_database_up", "1 when the outbox aggregates could be read."
         )
-        up.add_metric([], 1)
-        yield up
+        up.add_metric([], value)
+        return up
 
-        buckets = {
-            f"le_{bound}": Count("id", filter=Q(duration_ms__lte=bound))
-            for bound in DELIVERY_BUCKETS_MS
-        }
-        # Rows with one le_<ms> count per bucket, which the inferred row type does not list.
-        rows: QuerySet[NoteAttempt, Mapping[str, Any]] = NoteAttempt.objects.values(
-            "outcome"
-        ).annotate(n=Count("id"), total_ms=Sum("duration_ms"), **buckets)
-        attempts = HistogramMetricFamily(
-            "portal_note_delivery_seconds",
-            "Lever note delivery attempts by outcome (delivered, found, transient, ambiguous, "
-            "permanent, lost) and how long the call took.",
-            labels=["outcome"],
-        )
-        deliveries = CounterMetricFamily(
-            "portal_note_deliveries",
-            "Lever note delivery attempts by outcome.",
-            labels=["outcome"],
-        )
-        total_attempts = 0
-        for row in rows.order_by("outcome"):
-            total_attempts += row["n"]
-            deliveries.add_metric([row["outcome"]], row["n"])
-            cumulative = [(str(b / 1000), row[f"le_{b}"]) for b in DELIVERY_BUCKETS_MS]
-            cumulative.append(("+Inf", row["n"]))
-            attempts.add_metric(
-                [row["outcome"]], buckets=cumulative, sum_value=(row["total_ms"] or 0) / 1000
-            )
-        yield deliveries
-        yield attempts
+    def _families(self) -> Iterator[Any]:
+        yield self._up(1)
+        for source in self._sources.values():
+            yield from source()
 
-        notes_tried = NoteAttempt.objects.aggregate(n=Count("note_id", distinct=True))["n"]
-        retries = CounterMetricFamily(
-            "portal_note_retries",
-            "Lever note delivery attempts after a note's first one (back-off retries, sweeps, "
-            "replays).",
-        )
-        retries.add_metric([], max(0, total_attempts - (notes_tried or 0)))
-        yield retries
 
-        outbox = GaugeMetricFamily(
-            "portal_outbox_notes",
-            "Lever notes by outbox state (pending, sending, failed, blocked: the backlog).",
-            labels=["state"],
-        )
-        by_state = dict(
-            LeverNote.objects.values_list("state").annotate(n=Count("id")).order_by("state")
-        )
-        for state in LeverNote.State.values:
-            outbox.add_metric([state], by_state.get(state, 0))
-        yield outbox
+_database_collector = DatabaseCollector()
 
-        oldest = GaugeMetricFamily(
-            "portal_outbox_oldest_pending_seconds",
-            "Age of the oldest undelivered note that is pending or being sent (0 when none).",
-        )
-        first = LeverNote.objects.filter(
-            state__in=[LeverNote.State.PENDING, LeverNote.State.SENDING]
-        ).aggregate(at=Min("created_at"))["at"]
-        oldest.add_metric([], (timezone.now() - first).total_seconds() if first else 0.0)
-        yield oldest
 
-        inbound = GaugeMetricFamily(
-            "portal_inbound_events",
-            "Stored webhooks and callbacks by source and processing state.",
-            labels=["source", "state"],
-        )
-        inbound_rows = InboundEvent.objects.values_list("source", "state").annotate(n=Count("id"))
-        counts = {
-            (source, state): n for source, state, n in inbound_rows.order_by("source", "state")
-        }
-        for source in InboundEvent.Source.values:
-            for state in InboundEvent.State.values:
-                inbound.add_metric([source, state], counts.get((source, state), 0))
-        yield inbound
-
-        last = GaugeMetricFamily(
-            "portal_note_last_delivered_timestamp_seconds",
-            "Unix time of the newest delivered note (0 when none).",
-        )
-        newest = LeverNote.objects.filter(state=LeverNote.State.DELIVERED).aggregate(
-            at=Max("delivered_at")
-        )["at"]
-        last.add_metric([], newest.timestamp() if newest else 0.0)
-        yield last
+def register_database_metrics(name: str, source: FamiliesSource) -> None:
+    """Add `source()`'s metric families to every scrape (called from an app's ready())."""
+    _database_collector.register(name, source)
 
 
 class _LimiterCollector:
     def collect(self) -> Iterator[Any]:
         return _limiter_families()
-
-
-_outbox_collector = OutboxCollector()
 
 
 def build_registry() -> CollectorRegistry:
@@ -313,7 +238,7 @@ def build_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Forward(REGISTRY))
-    registry.register(_outbox_collector)
+    registry.register(_database_collector)
     registry.register(_LimiterCollector())
     return registry
 

@@ -107,8 +107,9 @@ MIDDLEWARE = [
     # Outermost: every answer (redirects and 4xx included) carries X-Request-ID and is counted.
     "integration_portal.logging.RequestIdMiddleware",
     "integration_portal.metrics.MetricsMiddleware",
-    # Tasks a request queues are published once its answer is sent (orders/queue.py).
-    "orders.queue.PublishAfterResponseMiddleware",
+    # Tasks a request queues are published once its answer is sent
+    # (integration_portal/publishing.py).
+    "integration_portal.publishing.PublishAfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,9 +185,9 @@ else:
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
-# Booked deliveries are countdown messages on their own queue (orders/queue.py). A worker holds
-# such a message in memory until it is due, without taking a pool process, so it should fetch
-# each one as soon as it is published. Kombu's default round robin alternates the queues,
+# Booked deliveries are countdown messages on their own queue (integration_portal/publishing.py).
+# A worker holds such a message in memory until it is due, without taking a pool process, so it
+# should fetch each one as soon as it is published. Kombu's default round robin alternates the queues,
 # fetching only as pool processes free up, so under a backlog of fresh work booked messages
 # waited in Redis past their slot (docs/PERFORMANCE.md). "priority" drains the queues in the
 # order CELERY_TASK_QUEUES lists them: the scheduled queue first, then one fresh message.
@@ -194,8 +195,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
-# Workers consume both queues by default: work rescheduled for later (see orders/queue.py),
-# fetched first, and fresh work. Run `celery worker` without -Q, or name both.
+# Workers consume both queues by default: work rescheduled for later (see
+# integration_portal/publishing.py), fetched first, and fresh work. Run `celery worker` without -Q, or name both.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery.scheduled"), Queue("celery"))
 CELERY_TASK_SERIALIZER = "json"

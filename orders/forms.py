@@ -9,6 +9,7 @@ from django import forms
 from connectors.access import scope_to_user, tenants_visible_to
 from connectors.models import Package, Tenant
 from orders.dashboard import DEFAULT_QUIET_DAYS, SCORES, SORTS, STATUS_LABELS, STATUS_ORDER
+from orders.models import UserProfile
 
 if TYPE_CHECKING:
     from integration_portal.users import AnyUser
@@ -185,7 +186,5 @@ class BulkReplayForm(forms.Form):
 
 class ProfileForm(forms.ModelForm):
     class Meta:
-        from orders.models import UserProfile
-
         model = UserProfile
         fields = ["attention_emails"]

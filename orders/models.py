@@ -4,7 +4,7 @@
 - `Order`: one screening order for one Lever opportunity; `ScreeningService` its services.
 - `StatusEvent`: the append-only status history (what arrived, from → to, and the outcome).
 - `LeverNote` / `NoteAttempt`: the outbox of notes to post on the candidate, FIFO per order, and
-  one row per delivery attempt.
+  one row per delivery attempt; `NoteAttemptTally` their running totals for /metrics.
 
 History is never deleted: every foreign key into it is PROTECT, and the admin allows no delete.
 """
@@ -14,11 +14,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
 
 from connectors.fields import EncryptedSecretField
 from connectors.models import Package, Tenant
+from orders.state import LEVER_STATUS
 
 
 class InboundEvent(models.Model):
@@ -59,7 +60,7 @@ class InboundEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    # When the beat sweeper last re-enqueued it (orders.queue.claim_stuck).
+    # When the beat sweeper last re-enqueued it (orders.outbox.claim_stuck).
     requeued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -176,8 +177,6 @@ class Order(models.Model):
 
     @property
     def lever_status(self) -> str:
-        from orders.state import LEVER_STATUS
-
         return LEVER_STATUS.get(self.status, "")
 
 
@@ -296,6 +295,10 @@ class LeverNote(models.Model):
         indexes = [
             models.Index(fields=["order", "state"], name="note_order_state"),
             models.Index(fields=["state", "next_attempt_at"], name="note_state_due"),
+            # The newest delivery for /metrics (orders/metrics.py) without reading every note.
+            models.Index(
+                fields=["delivered_at"], name="note_delivered_at", condition=Q(state="delivered")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,6 +327,19 @@ class NoteAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} ({self.http_status or '—'})"
+
+    def save(self, *args, **kwargs) -> None:
+        # A new attempt is counted in NoteAttemptTally in the same transaction as its row, so the
+        # totals /metrics reads equal the rows in every process (web and workers alike).
+        if not self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            retry = NoteAttempt.objects.filter(note_id=self.note_id).exists()
+            super().save(*args, **kwargs)
+            NoteAttemptTally.count(
+                outcome=self.outcome, duration_ms=self.duration_ms or 0, retry=retry
+            )
 
 
 class CancelRequest(models.Model):
@@ -405,3 +421,62 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class NoteAttemptTally(models.Model):
+    """Running totals of `NoteAttempt` rows, by outcome and latency bucket, for /metrics.
+
+    Each attempt adds itself to one row (`NoteAttempt.save`), so a scrape reads a few dozen rows
+    however long the history grows (docs/PERFORMANCE.md). Buckets are not cumulative here: a row
+    counts the attempts that took more than the previous bound and at most `le` seconds.
+    """
+
+    # Milliseconds, as NoteAttempt.duration_ms stores them.
+    BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000)
+    INF = "+Inf"
+
+    outcome = models.CharField(max_length=16)
+    le = models.CharField(
+        max_length=16
+    )  # the bucket's upper bound in seconds, as Prometheus's `le`
+    attempts = models.BigIntegerField(default=0)
+    total_ms = models.BigIntegerField(default=0)
+    retries = models.BigIntegerField(default=0)  # attempts after their note's first one
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "le"], name="note_attempt_tally_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} ≤ {self.le}s: {self.attempts}"
+
+    @classmethod
+    def bucket(cls, duration_ms: int) -> str:
+        for bound in cls.BUCKETS_MS:
+            if duration_ms <= bound:
+                return str(bound / 1000)
+        return cls.INF
+
+    @classmethod
+    def count(cls, *, outcome: str, duration_ms: int, retry: bool) -> None:
+        """Add one attempt. Call inside the transaction that stores it."""
+        row = cls.objects.filter(outcome=outcome, le=cls.bucket(duration_ms))
+        add = {
+            "attempts": F("attempts") + 1,
+            "total_ms": F("total_ms") + duration_ms,
+            "retries": F("retries") + int(retry),
+        }
+        if row.update(**add):
+            return
+        try:
+            with transaction.atomic():
+                cls.objects.create(
+                    outcome=outcome,
+                    le=cls.bucket(duration_ms),
+                    attempts=1,
+                    total_ms=duration_ms,
+                    retries=int(retry),
+                )
+        except IntegrityError:  # another transaction created the row first: add to it
+            row.update(**add)

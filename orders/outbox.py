@@ -39,7 +39,6 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from connectors.http import HttpError, NotConfigured
-from orders.queue import claim_stuck
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +272,23 @@ def stuck(kind: JobKind, now: datetime) -> QuerySet:
             | Q(**{f"{kind.next_at}__isnull": True, f"{kind.created}__lt": now - lease})
         )
     )
+
+
+def claim_stuck(rows: QuerySet, *, field: str, now: datetime) -> list[int]:
+    """The ids of `rows` the beat sweeper should re-enqueue now, each marked `field=now`.
+
+    A row re-enqueued less than OUTBOX_LEASE_S ago is left out: its copy may still be waiting
+    behind a backlog, and sending one more every sweep would grow that backlog (after a Redis
+    outage, by the whole backlog once a sweep interval). Sweeps that overlap, such as beat's
+    messages queued up while the workers were away, split the rows instead of each sending all.
+    """
+    not_recent = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now - _lease()})
+    with transaction.atomic():
+        ids = list(
+            rows.filter(not_recent).select_for_update(skip_locked=True).values_list("pk", flat=True)
+        )
+        rows.model.objects.filter(pk__in=ids).update(**{field: now})
+    return ids
 
 
 def sweep(

@@ -139,10 +139,6 @@ class OrderView:
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for a JSONField; `from_json(to_json())` gives an equal view."""
         return {

@@ -4,8 +4,6 @@ from orders import views
 
 urlpatterns = [
     path("", views.order_list, name="order-list"),
-    # Older links and templates may name the home page "home": it is the orders list.
-    path("", views.order_list, name="home"),
     path("orders/export.csv", views.order_export, name="order-export"),
     path("orders/launch/", views.order_launch_view, name="order-launch"),
     path("orders/<int:order_id>/", views.order_detail, name="order-detail"),

@@ -116,3 +116,27 @@ def test_wrk_script_sends_each_pregenerated_body_once(recorder, tmp_path):
     assert result.requests > 50 and result.non_2xx == 0
     assert len(sent) == len(set(sent)), "a body was sent twice"
     assert not result.wrapped
+
+
+def test_every_script_make_bench_runs_exists_and_has_a_smoke_mode():
+    from pathlib import Path
+
+    makefile = (harness.ROOT / "Makefile").read_text()
+    line = next(x for x in makefile.splitlines() if x.startswith("BENCH_SCRIPTS"))
+    names = line.split(":=", 1)[1].split()
+    assert {"webhook_ingest", "webhook_cpu", "lever_egress", "e2e_latency"} <= set(names)
+    for name in names:
+        source = Path(harness.ROOT / "bench" / f"{name}.py").read_text()
+        assert "def main(" in source and '"--smoke"' in source, name
+
+
+def test_group_cpu_counts_the_cpu_a_process_group_spends():
+    import os
+
+    from bench.worker_throughput import _group_cpu_s
+
+    before = _group_cpu_s(os.getpgid(0))
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert _group_cpu_s(os.getpgid(0)) - before >= 0.25

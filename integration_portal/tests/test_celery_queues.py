@@ -11,7 +11,7 @@ import secrets
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from integration_portal.celery import app
-from orders.queue import SCHEDULED_QUEUE
+from integration_portal.publishing import SCHEDULED_QUEUE
 
 
 def test_the_scheduled_queue_is_consumed_first():

@@ -29,9 +29,9 @@ STAGE = "stage-bg-check"
 
 @pytest.fixture(autouse=True)
 def fresh_outbox_aggregates():
-    metrics._outbox_collector._cached = None
+    metrics._database_collector._cached = None
     yield
-    metrics._outbox_collector._cached = None
+    metrics._database_collector._cached = None
 
 
 @pytest.fixture
@@ -253,15 +253,15 @@ def test_deliveries_retries_and_backlog_are_read_from_the_outbox_tables(client, 
 
 @pytest.mark.django_db
 def test_outbox_aggregates_are_reused_within_the_cache_window(client, tenant, settings):
-    metrics._outbox_collector.cache_s = 60
+    metrics._database_collector.cache_s = 60
     try:
         first = scrape(client)[("portal_outbox_notes", (("state", "pending"),))]
         LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
         assert scrape(client)[("portal_outbox_notes", (("state", "pending"),))] == first
-        metrics._outbox_collector._cached = None
+        metrics._database_collector._cached = None
         assert scrape(client)[("portal_outbox_notes", (("state", "pending"),))] == first + 1
     finally:
-        metrics._outbox_collector.cache_s = 5.0
+        metrics._database_collector.cache_s = 5.0
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from connectors.extras import status_tag
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient
 from connectors.models import Tenant
-from orders.models import InboundEvent, LeverNote, Order
+from orders.models import LeverNote
 from orders.state import LEVER_STATUS
 
 EXTRA_KINDS = frozenset({LeverNote.Kind.TAG_ADD, LeverNote.Kind.TAG_REMOVE, LeverNote.Kind.STAGE})
@@ -22,18 +22,11 @@ _PREFIX = {
 }
 
 
-def extras_enqueue(
-    *,
-    tenant: Tenant,
-    order: Order,
-    old_status: str | None,
-    new_status: str,
-    score: str | None,
-    inbound_event: InboundEvent | None = None,
-) -> list[LeverNote]:
-    """The extras a status change asks for (none unless the tenant turned them on)."""
-    from orders.services.notes import note_enqueue
-
+def extra_rows(
+    *, tenant: Tenant, old_status: str | None, new_status: str, score: str | None
+) -> list[tuple[str, str]]:
+    """The (kind, text) of the extras a status change asks for (none unless the tenant turned
+    them on). orders.services.notes.extras_enqueue adds them to the order's note group."""
     if old_status == new_status:
         return []
     rows: list[tuple[str, str]] = []
@@ -50,19 +43,7 @@ def extras_enqueue(
         and (score == "Green" or not tenant.advance_only_green)
     ):
         rows.append((LeverNote.Kind.STAGE, tenant.advance_stage_id))
-    queued = []
-    for kind, value in rows:
-        row = note_enqueue(
-            tenant=tenant,
-            order=order,
-            opportunity_id=order.opportunity_id,
-            kind=kind,
-            text=_PREFIX[kind] + value,
-            inbound_event=inbound_event,
-        )
-        if row is not None:
-            queued.append(row)
-    return queued
+    return [(kind, _PREFIX[kind] + value) for kind, value in rows]
 
 
 def extra_send(client: LeverClient, note: LeverNote) -> None:

@@ -29,11 +29,10 @@ from connectors.lever.interpret import (
 )
 from connectors.models import Package, Tenant
 from connectors.webhook_tenants import WebhookTenant, webhook_tenant_confirmed
-from orders import outbox
+from orders import jobs, outbox
 from orders.models import InboundEvent, Order, StatusEvent
 from orders.notes import render_missing_email_note, render_no_package_note
 from orders.outbox import JobKind, Retry
-from orders.queue import enqueue
 from orders.services.orders import (
     ActiveOrderExists,
     InvalidOrderState,
@@ -183,9 +182,7 @@ def lever_webhook_store(*, tenant: WebhookTenant, body: dict, raw: str) -> Webho
     _confirm_signature_token(tenant)
     if reason:
         return WebhookResult("ignored", reason, event.pk)
-    from orders.tasks import process_inbound
-
-    enqueue(process_inbound, event.pk)
+    jobs.process_inbound_later(event.pk)
     return WebhookResult("accepted", event_id=event.pk)
 
 
@@ -459,9 +456,7 @@ def inbound_replay(*, event: InboundEvent) -> None:
         lease_until=None,
         requeued_at=None,
     )
-    from orders.tasks import process_inbound
-
-    enqueue(process_inbound, event.pk)
+    jobs.process_inbound_later(event.pk)
 
 
 def backcheck_callback_store(*, order: Order, screening: Screening, raw: str) -> str:

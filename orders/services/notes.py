@@ -25,12 +25,11 @@ from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
 from connectors.lever.interpret import create_note_as_author, same_note_text
 from connectors.models import Tenant
 from integration_portal import metrics
-from orders import outbox
-from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
+from orders import jobs, outbox
+from orders.models import InboundEvent, LeverNote, NoteAttempt, Order, OrderAction
 from orders.notes import notifies_followers
 from orders.outbox import JobKind
-from orders.queue import claim_stuck, enqueue
-from orders.services.extras import EXTRA_KINDS, extra_send
+from orders.services.extras import EXTRA_KINDS, extra_rows, extra_send
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +91,6 @@ def _group_for(*, tenant: Tenant, order: Order | None, opportunity_id: str) -> Q
     )
 
 
-def _deliver_task():
-    from orders.tasks import deliver_notes
-
-    return deliver_notes
-
-
 def note_enqueue(
     *,
     tenant: Tenant,
@@ -133,8 +126,36 @@ def note_enqueue(
         state=LeverNote.State.BLOCKED if held else LeverNote.State.PENDING,
     )
     if not held:
-        enqueue(_deliver_task(), note.pk)
+        jobs.deliver_notes_later(note.pk)
     return note
+
+
+def extras_enqueue(
+    *,
+    tenant: Tenant,
+    order: Order,
+    old_status: str | None,
+    new_status: str,
+    score: str | None,
+    inbound_event: InboundEvent | None = None,
+) -> list[LeverNote]:
+    """Queue the Lever extras a status change asks for (orders.services.extras) in the order's
+    note group, so they are sent in order after the note they follow."""
+    queued = []
+    for kind, text in extra_rows(
+        tenant=tenant, old_status=old_status, new_status=new_status, score=score
+    ):
+        row = note_enqueue(
+            tenant=tenant,
+            order=order,
+            opportunity_id=order.opportunity_id,
+            kind=kind,
+            text=text,
+            inbound_event=inbound_event,
+        )
+        if row is not None:
+            queued.append(row)
+    return queued
 
 
 def _head(note: LeverNote) -> LeverNote | None:
@@ -416,7 +437,7 @@ def note_replay(*, note: LeverNote, actor: str) -> None:
             raise ValueError("Only a failed note can be replayed.")
         _release_blocked(note)
         _audit(note, actor, "replay_note")
-    enqueue(_deliver_task(), note.pk)
+    jobs.deliver_notes_later(note.pk)
 
 
 def note_skip(*, note: LeverNote, actor: str) -> None:
@@ -431,7 +452,7 @@ def note_skip(*, note: LeverNote, actor: str) -> None:
         _audit(note, actor, "skip_note")
         following = _head(note)
     if following is not None:
-        enqueue(_deliver_task(), following.pk)
+        jobs.deliver_notes_later(following.pk)
 
 
 def _release_blocked(note: LeverNote) -> None:
@@ -445,8 +466,6 @@ def _release_blocked(note: LeverNote) -> None:
 
 def _audit(note: LeverNote, actor: str, action: str) -> None:
     if note.order_id:
-        from orders.models import OrderAction
-
         OrderAction.objects.create(
             order_id=note.order_id, actor=actor, action=action, detail=f"note #{note.pk}"
         )
@@ -491,7 +510,7 @@ def notes_sweep(*, now: datetime | None = None) -> list[int]:
     )
     for pk, *key in rows:
         heads.setdefault(tuple(key), pk)
-    return lost + claim_stuck(
+    return lost + outbox.claim_stuck(
         LeverNote.objects.filter(pk__in=heads.values()), field="requeued_at", now=now
     )
 

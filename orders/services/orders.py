@@ -21,7 +21,7 @@ from connectors.backcheck.mapping import Candidate, split_name
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError
 from connectors.models import Package, Tenant
-from orders import outbox
+from orders import jobs, outbox
 from orders.models import (
     CancelRequest,
     InboundEvent,
@@ -32,9 +32,7 @@ from orders.models import (
 )
 from orders.notes import notes_for_decision, render_order_note, render_piecemeal_note
 from orders.outbox import JobKind, Retry
-from orders.queue import enqueue
-from orders.services.extras import extras_enqueue
-from orders.services.notes import note_enqueue
+from orders.services.notes import extras_enqueue, note_enqueue
 from orders.state import ACTIVE_STATUSES, Decision, OrderView, apply_snapshot, view_from_screening
 
 logger = logging.getLogger(__name__)
@@ -56,9 +54,6 @@ class InvalidOrderState(Exception):
 def callback_uri() -> str:
     return settings.PUBLIC_BASE_URL + CALLBACK_PATH
 
-
-# The one back-off of every job (orders.outbox); the old name stays for callers elsewhere.
-retry_backoff = outbox.backoff
 
 # Submitting an order to Backcheck is a durable job (orders.outbox). The row stays `pending`
 # while claimed; the claim's lease is held in `submit_next_attempt_at`.
@@ -170,9 +165,7 @@ def order_open(
         if existing is None:
             raise
         raise ActiveOrderExists(existing) from None
-    from orders.tasks import submit_order
-
-    enqueue(submit_order, order.pk)
+    jobs.submit_order_later(order.pk)
     return order
 
 
@@ -281,9 +274,7 @@ def order_reopen_for_submit(
         if existing is None:
             raise
         raise ActiveOrderExists(existing) from None
-    from orders.tasks import submit_order
-
-    enqueue(submit_order, order.pk)
+    jobs.submit_order_later(order.pk)
     return Order.objects.get(pk=order.pk)
 
 
@@ -342,9 +333,7 @@ def order_submit_replay(*, order: Order, actor: str) -> None:
         if not outbox.replay(SUBMIT_JOB, locked.pk, submit_error="", submit_requeued_at=None):
             raise ValueError("Only an order whose submission failed can be sent again.")
         _record_action(locked, actor, "replay_submit", "Sending to Backcheck again.")
-    from orders.tasks import submit_order
-
-    enqueue(submit_order, order.pk)
+    jobs.submit_order_later(order.pk)
 
 
 def _submit_failed(order: Order, exc: HttpError, attempts: int) -> None:
@@ -576,9 +565,7 @@ def order_request_cancel(*, order: Order, actor: str) -> CancelRequest:
             request = CancelRequest.objects.create(order=locked, requested_by=actor)
             Order.objects.filter(pk=locked.pk).update(cancel_requested_at=timezone.now())
             _record_action(locked, actor, "cancel", "Cancellation requested.")
-    from orders.tasks import cancel_order
-
-    enqueue(cancel_order, order.pk)
+    jobs.cancel_order_later(order.pk)
     return request
 
 
@@ -696,9 +683,7 @@ def cancel_replay(*, request: CancelRequest, actor: str) -> None:
             OrderAction.objects.create(order=request.order, actor=actor, action="replay_cancel")
     except IntegrityError:
         raise ValueError("Another cancellation of this order is already pending.") from None
-    from orders.tasks import cancel_order
-
-    enqueue(cancel_order, request.order_id)
+    jobs.cancel_order_later(request.order_id)
 
 
 def cancel_dismiss(*, request: CancelRequest, actor: str) -> None:
@@ -725,10 +710,8 @@ def order_resync(*, order: Order, actor: str) -> None:
         locked = Order.objects.select_for_update().select_related("tenant").get(pk=order.pk)
         OrderAction.objects.create(order=locked, actor=actor, action="resync")
         if locked.submit_state == Order.SubmitState.PENDING and not locked.state:
-            from orders.tasks import submit_order
-
             Order.objects.filter(pk=locked.pk).update(submit_next_attempt_at=None)
-            enqueue(submit_order, locked.pk)
+            jobs.submit_order_later(locked.pk)
             return
         if not locked.state:
             raise InvalidOrderState("The order has no status to resync yet.")

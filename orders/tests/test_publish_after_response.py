@@ -1,4 +1,4 @@
-"""Tasks a web request queues are published once its answer is sent (orders/queue.py).
+"""Tasks a web request queues are published once its answer is sent (integration_portal/publishing.py).
 
 Publishes are observed through Celery's own `before_task_publish` signal, on the test broker.
 """
@@ -12,9 +12,9 @@ from celery import signals
 from django.db import transaction
 from django.test import RequestFactory
 
+from integration_portal.publishing import PublishAfterResponseMiddleware, enqueue
 from orders.api.inbound import LeverWebhookView
 from orders.models import InboundEvent
-from orders.queue import PublishAfterResponseMiddleware, enqueue
 from orders.tasks import process_inbound
 from orders.tests.conftest import signed
 
@@ -66,6 +66,6 @@ def test_the_request_id_travels_with_a_deferred_publish(client, tenant, publishe
 
 def test_outside_a_request_work_is_published_as_soon_as_it_commits(published):
     with transaction.atomic():
-        enqueue(process_inbound, 12345)
+        enqueue(process_inbound.name, 12345)
         assert published == []  # not before the commit
     assert [(name, args) for name, args, _ in published] == [(process_inbound.name, [12345])]

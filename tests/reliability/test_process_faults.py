@@ -128,6 +128,12 @@ def test_a_worker_killed_mid_post_gets_its_notes_posted_once_by_the_sweeper(stac
     orders = {n: w.wait_order(n, lambda o: o.status == "Initiated") for n in names}
     for name in names:
         w.wait_notes(name, 1)
+    # Lever has the first notes before the worker records them: a first note still `sending` here
+    # would be taken for one of the notes the kill interrupts below.
+    wait_until(
+        lambda: LeverNote.objects.filter(state="delivered").count() == len(names),
+        message="the first notes to be recorded as delivered",
+    )
 
     def path(name: str) -> str:
         return f"/opportunities/{w.candidate(name)}/notes"

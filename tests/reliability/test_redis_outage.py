@@ -1,8 +1,8 @@
 """Fault 1: Redis (broker, cache and limiter) stopped while Lever and Backcheck keep calling.
 
 Every webhook and callback must still be answered 2xx quickly and stored (publishing never
-blocks a request, orders/queue.py); once Redis is back, the beat sweeper and the workers finish
-everything, and no note is posted twice.
+blocks a request, integration_portal/publishing.py); once Redis is back, the beat sweeper and the
+workers finish everything, and no note is posted twice.
 """
 
 from __future__ import annotations

@@ -49,7 +49,6 @@ ACCOUNT_MANAGER = {
     "tenant-detail",
     "tenant-check",
     "order-list",
-    "home",
     "order-export",
     "order-launch",
     "order-detail",
@@ -77,7 +76,6 @@ ACCOUNT_MANAGER = {
 UNSCOPED_URL = {
     "tenant-list",
     "order-list",
-    "home",
     "order-export",
     "order-launch",
     "attention",

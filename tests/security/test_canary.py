@@ -159,7 +159,8 @@ def test_canaries_stay_out_of_broker_messages_process_logs_and_the_cli(stack, fa
     answer = requests.post(w.webhook_url, json=body, timeout=10)
     assert answer.status_code == 200 and not leaked(answer.text)
 
-    # The work is in Redis (published just after the answer is sent: orders/queue.py).
+    # The work is in Redis (published just after the answer is sent:
+    # integration_portal/publishing.py).
     def queued() -> list[str] | None:
         messages = _broker_messages(stack)
         return messages if any("orders.process_inbound" in m for m in messages) else None

@@ -30,7 +30,7 @@ def call_with_retries(func, attempts: int = 5):
         try:
             return func()
         except HttpError as exc:
-            if not exc.retryable or attempt == attempts - 1:
+            if exc.kind != "transient" or attempt == attempts - 1:
                 raise
             time.sleep(exc.retry_after_s or 0.01)
 
@@ -342,7 +342,7 @@ def test_rate_limited_survives_pickling_with_its_wait():
     import pickle
 
     copy = pickle.loads(pickle.dumps(RateLimited(1.25)))
-    assert isinstance(copy, RateLimited) and copy.retry_after_s == 1.25 and copy.retryable
+    assert isinstance(copy, RateLimited) and copy.retry_after_s == 1.25 and copy.kind == "transient"
 
 
 def test_client_repr_and_errors_never_show_the_key(fake, api_key, client):

@@ -1,4 +1,4 @@
-"""Publishing tasks without ever failing or hanging the request that stored the work.
+"""Publishing Celery tasks without ever failing or hanging the request that stored the work.
 
 The row is the source of truth (docs/CONTRACT.md §7): if the broker is down when a row commits, the
 publish is logged and dropped, and the beat sweeper re-enqueues the row later. So an outage of
@@ -8,6 +8,9 @@ Inside a web request, publishing waits until the answer has been handed to the s
 `request_finished`, sent when the WSGI server closes the response): Lever and Backcheck get their
 200 a broker round trip sooner. The row is committed before the answer either way; a process
 that dies in between leaves the row to the sweeper, exactly like a publish that failed.
+
+Tasks are named, not imported: an app's services publish their own tasks through this module
+without importing the module that defines them (the tasks import the services).
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ import contextvars
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
+from django.core.signals import request_finished
 from django.db import transaction
-from django.db.models import Q, QuerySet
+
+from integration_portal.celery import app as celery_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,7 +42,7 @@ _lock = threading.Lock()
 _broken_until = 0.0
 
 
-def _publish(task: Any, args: tuple, countdown: float | None) -> bool:
+def _publish(task_name: str, args: tuple, countdown: float | None) -> bool:
     global _broken_until
     if time.monotonic() < _broken_until:
         return False
@@ -47,12 +50,16 @@ def _publish(task: Any, args: tuple, countdown: float | None) -> bool:
         # Delayed work goes to its own queue: a backlog of fresh work in the default queue must
         # not hold up a task due at a booked rate-limit slot (workers consume both, round robin).
         queue = SCHEDULED_QUEUE if countdown else None
-        task.apply_async(args=args, countdown=countdown, retry=False, queue=queue)
+        # A signature runs a task registered in this process through its own apply_async (so
+        # CELERY_TASK_ALWAYS_EAGER keeps working) and sends any other by name.
+        celery_app.signature(task_name).apply_async(
+            args=args, countdown=countdown, retry=False, queue=queue
+        )
     except Exception as exc:  # any broker failure: the sweeper will pick the row up
         with _lock:
             _broken_until = time.monotonic() + _BREAKER_S
         logger.warning(
-            "could not publish %s (%s); the sweeper will retry", task.name, type(exc).__name__
+            "could not publish %s (%s); the sweeper will retry", task_name, type(exc).__name__
         )
         return False
     return True
@@ -62,19 +69,19 @@ def _publish(task: Any, args: tuple, countdown: float | None) -> bool:
 _deferred = threading.local()
 
 
-def _committed(task: Any, args: tuple, countdown: float | None) -> None:
+def _committed(task_name: str, args: tuple, countdown: float | None) -> None:
     pending = getattr(_deferred, "pending", None)
     if pending is None:
-        _publish(task, args, countdown)
+        _publish(task_name, args, countdown)
     else:
         # The context carries the request id into the task's headers (integration_portal.logging).
-        pending.append((contextvars.copy_context(), task, args, countdown))
+        pending.append((contextvars.copy_context(), task_name, args, countdown))
 
 
-def enqueue(task: Any, *args: Any, countdown: float | None = None) -> None:
-    """Publish `task(*args)` once the current transaction commits (now, outside one); in a web
-    request, once its answer has been sent."""
-    transaction.on_commit(lambda: _committed(task, args, countdown))
+def enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
+    """Publish task `task_name(*args)` once the current transaction commits (now, outside one);
+    in a web request, once its answer has been sent."""
+    transaction.on_commit(lambda: _committed(task_name, args, countdown))
 
 
 def defer_until_response_sent() -> None:
@@ -87,37 +94,21 @@ def publish_deferred(**_: Any) -> None:
     """End of a web request (`request_finished`): publish what it committed."""
     pending = getattr(_deferred, "pending", None)
     _deferred.pending = None
-    for context, task, args, countdown in pending or ():
-        context.run(_publish, task, args, countdown)
+    for context, task_name, args, countdown in pending or ():
+        context.run(_publish, task_name, args, countdown)
 
 
 class PublishAfterResponseMiddleware:
+    """Holds back the publishes of each request until its answer is sent.
+
+    The middleware that starts holding them back also connects what ends it, so a process that
+    serves requests always has both, and no app has to wire the signal.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        request_finished.connect(publish_deferred, dispatch_uid="portal-publish-deferred")
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         defer_until_response_sent()
         return self.get_response(request)
-
-
-def claim_stuck(rows: QuerySet, *, field: str, now: datetime) -> list[int]:
-    """The ids of `rows` the beat sweeper should re-enqueue now, each marked `field=now`.
-
-    A row re-enqueued less than OUTBOX_LEASE_S ago is left out: its copy may still be waiting
-    behind a backlog, and sending one more every sweep would grow that backlog (after a Redis
-    outage, by the whole backlog once a sweep interval). Sweeps that overlap, such as beat's
-    messages queued up while the workers were away, split the rows instead of each sending all.
-    """
-    lease = timedelta(seconds=settings.OUTBOX_LEASE_S)
-    not_recent = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now - lease})
-    with transaction.atomic():
-        ids = list(
-            rows.filter(not_recent).select_for_update(skip_locked=True).values_list("pk", flat=True)
-        )
-        rows.model.objects.filter(pk__in=ids).update(**{field: now})
-    return ids
-
-
-def reset_breaker() -> None:
-    global _broken_until
-    _broken_until = 0.0
