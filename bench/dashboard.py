@@ -136,7 +136,7 @@ def _orders(tenant, n: int) -> None:
         status="Completed",
         is_active=False,
     )
-    columns = [f.column for f in Order._meta.concrete_fields if f.column != "id"]
+    columns = [str(f.column) for f in Order._meta.concrete_fields if f.column != "id"]
     values = [_COPY_OVERRIDES.get(c, f't."{c}"') for c in columns]
     names = ", ".join(f'"{c}"' for c in columns)
     step = 200_000
@@ -465,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         "(ms; ratio to the baseline's p95)"
     )
     urlconf = type(sys)("bench_dashboard_urls")
-    urlconf.urlpatterns = [
+    urlconf.urlpatterns = [  # type: ignore[attr-defined]  # a module built here
         path("__bench__/baseline", _baseline_view),
         path("", include("integration_portal.urls")),
     ]

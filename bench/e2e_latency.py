@@ -146,15 +146,15 @@ def main(argv: list[str] | None = None) -> int:
                 if lever.webhook_deliveries[-1]["status"] != 200:
                     raise SystemExit(f"bench: webhook answered {lever.webhook_deliveries[-1]}")
                 new_at = _wait_note(lever, api_key, opp, "Status: New", 30)
-                order = harness.wait_until(
-                    lambda o=opp: (
+
+                def screened(o: str = opp) -> Order | None:
+                    return (
                         Order.objects.filter(tenant=tenant, opportunity_id=o)
                         .exclude(screening_id="")
                         .first()
-                    ),
-                    10,
-                    "the order's screening id",
-                )
+                    )
+
+                order = harness.wait_until(screened, 10, "the order's screening id")
                 consent_at = time.perf_counter()
                 backcheck.consent(order.screening_id)
                 progress_at = _wait_note(lever, api_key, opp, "Status: In Progress", 30)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
+from typing import Any
 
 from bench import harness
 
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     client = Client(HTTP_HOST="127.0.0.1")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {env['METRICS_TOKEN']}"}
 
-    def timed(path: str, **headers: str) -> tuple[float, str]:
+    def timed(path: str, **headers: Any) -> tuple[float, str]:
         t0 = time.perf_counter()
         response = client.get(path, **headers)
         elapsed = (time.perf_counter() - t0) * 1000

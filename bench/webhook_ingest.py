@@ -105,15 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     sat = {name: load.combine(results) for name, results in rounds.items()}
     for name, results in rounds.items():
         report.data[f"saturated rounds, {name} (req/s)"] = [r.requests_per_s for r in results]
-    for name, res in sat.items():
-        report.check(f"{name}: saturated, non-2xx answers", res.non_2xx, "0", res.non_2xx == 0)
+    for name, saturated in sat.items():
+        report.check(
+            f"{name}: saturated, non-2xx answers",
+            saturated.non_2xx,
+            "0",
+            saturated.non_2xx == 0,
+        )
         # A connection closed by a recycled worker (max_requests) is a socket error for wrk;
         # Lever would retry it. Reported, not gating.
         report.check(
             f"{name}: saturated, socket errors",
-            res.socket_errors,
+            saturated.socket_errors,
             "0",
-            res.socket_errors == 0,
+            saturated.socket_errors == 0,
             gating=False,
         )
     report.check(

@@ -28,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench import harness
 
@@ -192,12 +193,11 @@ def _lone_first_note(fake, worker_label: str, run: str) -> float:
         time.sleep(0.3)  # idle between samples
         published = time.time()
         deliver_notes.apply_async(args=(tenant.note_ids[0],), retry=False)
-        harness.wait_until(
-            lambda t=tenant: _posted(fake, t.api_key),
-            30,
-            f"the lone note {i} ({worker_label})",
-            every=0.002,
-        )
+
+        def posted(t: Any = tenant) -> list[dict[str, Any]]:
+            return _posted(fake, t.api_key)
+
+        harness.wait_until(posted, 30, f"the lone note {i} ({worker_label})", every=0.002)
         samples.append(_posted(fake, tenant.api_key)[0]["time"] - published)
     return sorted(samples)[1]  # the median of three
 
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     timing = not args.smoke
 
     env = harness.prepare()
-    from connectors.lever.fake_server import FakeLever
+    from connectors.lever.fake import FakeLever
 
     report = harness.Report(
         f"Worker throughput ({'smoke' if args.smoke else 'full'}; {notes}-note floods)"

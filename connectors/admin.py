@@ -8,19 +8,42 @@ orders and history must stay.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from connectors.models import LEVER_BASE_URL_PRESETS, Package, Tenant, TenantAuditEntry
 from connectors.tenants import services
 
+if TYPE_CHECKING:
+    # Generic in django-stubs only: at runtime these classes take no type arguments (the
+    # django-stubs-ext patch that would allow it is not a runtime dependency).
+    _TenantForm = forms.ModelForm[Tenant]
+    _PackageForm = forms.ModelForm[Package]
+    _PackageInline = admin.TabularInline[Package, Tenant]
+    _TenantAdmin = admin.ModelAdmin[Tenant]
+    _PackageAdmin = admin.ModelAdmin[Package]
+    _AuditAdmin = admin.ModelAdmin[TenantAuditEntry]
+else:
+    _TenantForm = _PackageForm = forms.ModelForm
+    _PackageInline = admin.TabularInline
+    _TenantAdmin = _PackageAdmin = _AuditAdmin = admin.ModelAdmin
+
 
 class SuperAdminOnly:
     """Staff who are not super-admins see nothing of these models."""
+
+    @staticmethod
+    def staff_user(request: HttpRequest) -> User:
+        # The admin site serves only signed-in staff (AdminSite.admin_view), so request.user is
+        # never AnonymousUser here; the cast only says so to the type checker.
+        return cast(User, request.user)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_superuser
@@ -38,17 +61,17 @@ class SuperAdminOnly:
         return request.user.is_active and request.user.is_superuser
 
 
-def _masked(attr: str, label: str):
+def _masked(attr: str, label: str) -> Callable[[Any, Tenant], str]:
     def display(self: Any, obj: Tenant) -> str:
         value = getattr(obj, attr)
-        return value.masked if value is not None else "(not set)"
+        return str(value.masked) if value is not None else "(not set)"
 
     display.short_description = label  # type: ignore[attr-defined]
     display.__name__ = f"{attr}_masked"
     return display
 
 
-class TenantAdminForm(forms.ModelForm):
+class TenantAdminForm(_TenantForm):
     """Runs the services' validation so the admin refuses what the portal refuses."""
 
     lever_base_url = forms.URLField(max_length=300, assume_scheme="https")
@@ -71,7 +94,8 @@ class TenantAdminForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data
+        data = self.cleaned_data
         if self.errors:
             return data
         try:
@@ -84,11 +108,11 @@ class TenantAdminForm(forms.ModelForm):
                 tenant=instance, values={k: data[k] for k in settings if k in data}
             )
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]
         return data
 
 
-class PackageAdminForm(forms.ModelForm):
+class PackageAdminForm(_PackageForm):
     class Meta:
         model = Package
         fields = ("tenant", "code", "name", "lever_tag", "is_default")
@@ -96,15 +120,18 @@ class PackageAdminForm(forms.ModelForm):
     def validate_unique(self) -> None:
         # Making this package the default is allowed: package_add/update move the flag off the
         # old default in the same transaction, so skip the one-default constraint here.
-        exclude = self._get_validation_exclusions() | {"is_default"}
+        # _get_validation_exclusions and _update_errors: Django's own ModelForm internals, which
+        # django-stubs does not declare.
+        exclude = self._get_validation_exclusions() | {"is_default"}  # type: ignore[attr-defined]
         try:
             self.instance.validate_unique(exclude=exclude)
             self.instance.validate_constraints(exclude=exclude)
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data
+        data = self.cleaned_data
         tenant = data.get("tenant") or getattr(self.instance, "tenant", None)
         if self.errors or tenant is None:
             return data
@@ -112,11 +139,11 @@ class PackageAdminForm(forms.ModelForm):
         try:
             data.update(services.clean_package_values(tenant, values, exclude_pk=self.instance.pk))
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]
         return data
 
 
-class PackageInline(admin.TabularInline):
+class PackageInline(_PackageInline):
     model = Package
     extra = 0
     fields = ("code", "name", "lever_tag", "is_default")
@@ -129,7 +156,7 @@ class PackageInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(SuperAdminOnly, admin.ModelAdmin):
+class TenantAdmin(SuperAdminOnly, _TenantAdmin):
     form = TenantAdminForm
     list_display = ("name", "slug", "is_active", "lever_api_key_masked", "last_check_at")
     list_filter = ("is_active", "piecemeal", "cma")
@@ -162,7 +189,9 @@ class TenantAdmin(SuperAdminOnly, admin.ModelAdmin):
     def managers(self, obj: Tenant) -> str:
         return ", ".join(u.get_username() for u in obj.account_managers.all()) or "(none)"
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str | list[str] | tuple[str, ...]]:
         head = ["slug"] if obj is None else ["slug", "webhook_url"]
         return [*head, *self.settings_fields, *self.readonly_fields[1:]]
 
@@ -178,15 +207,17 @@ class TenantAdmin(SuperAdminOnly, admin.ModelAdmin):
         if change:
             current = Tenant.objects.get(pk=obj.pk)
             changes = {f: data[f] for f in form.changed_data if f in self.settings_fields}
-            services.tenant_update(tenant=current, actor=request.user, **changes)
+            services.tenant_update(tenant=current, actor=self.staff_user(request), **changes)
         else:
             settings = {f: data[f] for f in self.settings_fields if f in data}
-            obj.pk = services.tenant_create(actor=request.user, slug=data["slug"], **settings).pk
+            obj.pk = services.tenant_create(
+                actor=self.staff_user(request), slug=data["slug"], **settings
+            ).pk
         obj.refresh_from_db()
 
 
 @admin.register(Package)
-class PackageAdmin(SuperAdminOnly, admin.ModelAdmin):
+class PackageAdmin(SuperAdminOnly, _PackageAdmin):
     form = PackageAdminForm
     list_display = ("code", "name", "tenant", "lever_tag", "is_default")
     list_filter = ("tenant",)
@@ -201,20 +232,22 @@ class PackageAdmin(SuperAdminOnly, admin.ModelAdmin):
         values = {key: data[key] for key in services.PACKAGE_SETTINGS}
         if change:
             current = Package.objects.get(pk=obj.pk)
-            services.package_update(package=current, actor=request.user, **values)
+            services.package_update(package=current, actor=self.staff_user(request), **values)
         else:
-            obj.pk = services.package_add(tenant=data["tenant"], actor=request.user, **values).pk
+            obj.pk = services.package_add(
+                tenant=data["tenant"], actor=self.staff_user(request), **values
+            ).pk
 
     def delete_model(self, request: HttpRequest, obj: Package) -> None:
-        services.package_remove(package=obj, actor=request.user)
+        services.package_remove(package=obj, actor=self.staff_user(request))
 
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
         for package in queryset:
-            services.package_remove(package=package, actor=request.user)
+            services.package_remove(package=package, actor=self.staff_user(request))
 
 
 @admin.register(TenantAuditEntry)
-class TenantAuditEntryAdmin(SuperAdminOnly, admin.ModelAdmin):
+class TenantAuditEntryAdmin(SuperAdminOnly, _AuditAdmin):
     list_display = ("created_at", "tenant", "actor_label", "action", "field", "detail")
     list_filter = ("action", "tenant")
     search_fields = ("actor_label", "field", "detail", "tenant__slug")

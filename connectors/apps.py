@@ -1,10 +1,17 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_delete, post_save
 
+if TYPE_CHECKING:
+    from connectors.models import Tenant
 
-def _forget_webhook_tenant(sender, instance, **kwargs) -> None:
+
+def _forget_webhook_tenant(sender: type[Tenant], instance: Tenant, **kwargs: Any) -> None:
     # Cache upkeep only (connectors/tenants/webhook_tenants.py): a saved tenant is read afresh by the
     # next webhook this process answers.
     from connectors.tenants.webhook_tenants import webhook_tenant_forget

@@ -20,7 +20,7 @@ from integration_portal.redaction import redact
 logger = logging.getLogger(__name__)
 
 
-def _run(name: str, check: Callable[[Tenant], dict], tenant: Tenant) -> dict[str, Any]:
+def _run(name: str, check: Callable[[Tenant], dict[str, Any]], tenant: Tenant) -> dict[str, Any]:
     try:
         result = dict(check(tenant))
     except Exception as exc:

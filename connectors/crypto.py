@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -202,5 +203,5 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self):  # never pickled or serialized by accident
+    def __reduce__(self) -> NoReturn:  # never pickled or serialized by accident
         raise TypeError("Secret values cannot be serialized.")

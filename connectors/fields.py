@@ -8,7 +8,7 @@ raises DecryptionError. Without it, or through QuerySet.update(), values are sea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.signals import post_init
@@ -28,7 +28,14 @@ def row_id_for(instance: models.Model) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-class EncryptedSecretField(models.TextField):
+if TYPE_CHECKING:
+    # Generic in django-stubs only (set: a Secret, plain text or None; read: a Secret or None).
+    _SecretTextField = models.TextField[Secret | str | None, Secret | None]
+else:
+    _SecretTextField = models.TextField
+
+
+class EncryptedSecretField(_SecretTextField):
     """Encrypted at rest; `None` when unset. Never editable through generic forms."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -6,13 +6,16 @@ Service validation errors come back per field and are attached to the form with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from connectors.models import LEVER_BASE_URL_PRESETS
+from connectors.models import LEVER_BASE_URL_PRESETS, Tenant
 from connectors.tenants.selectors import manager_candidates
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Lever's own environments only: a custom Lever URL is set with `manage.py tenants set-url`,
 # where it passes the outbound address rule; the page never offers a free-text Lever URL.
@@ -20,7 +23,9 @@ LEVER_URL_CHOICES = [(name, f"{name} ({url})") for name, url in LEVER_BASE_URL_P
 KEEP_CUSTOM = "custom"
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError, aliases: dict | None = None) -> None:
+def add_service_errors(
+    form: forms.Form, exc: ValidationError, aliases: dict[str, str] | None = None
+) -> None:
     """Attach a service's ValidationError to the form field it names (or to the whole form)."""
     aliases = aliases or {}
     if not hasattr(exc, "error_dict"):
@@ -91,7 +96,7 @@ class TenantForm(forms.Form):
         self,
         *args: Any,
         editing: bool = False,
-        tenant: Any = None,
+        tenant: Tenant | None = None,
         stage_choices: list[tuple[str, str]] | None = None,
         user_choices: list[tuple[str, str]] | None = None,
         **kwargs: Any,
@@ -101,7 +106,7 @@ class TenantForm(forms.Form):
             del self.fields["slug"]
         if tenant is not None and tenant.lever_base_url_preset is None:
             # A custom URL set on the command line stays as it is unless a preset is chosen.
-            self.fields["lever_environment"].choices = [
+            cast(forms.ChoiceField, self.fields["lever_environment"]).choices = [
                 (KEEP_CUSTOM, f"custom: {tenant.lever_base_url} (change with tenants set-url)"),
                 *LEVER_URL_CHOICES,
             ]
@@ -132,7 +137,7 @@ class TenantForm(forms.Form):
             )
 
     @classmethod
-    def initial_for(cls, tenant: Any) -> dict[str, Any]:
+    def initial_for(cls, tenant: Tenant) -> dict[str, Any]:
         preset = tenant.lever_base_url_preset
         return {
             "name": tenant.name,
@@ -194,7 +199,7 @@ class PackageForm(forms.Form):
 
 
 class ManagersForm(forms.Form):
-    managers = forms.ModelMultipleChoiceField(
+    managers: forms.ModelMultipleChoiceField[User] = forms.ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -203,4 +208,5 @@ class ManagersForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["managers"].queryset = manager_candidates()
+        managers = cast("forms.ModelMultipleChoiceField[User]", self.fields["managers"])
+        managers.queryset = manager_candidates()

@@ -176,12 +176,12 @@ class _GuardedConnectionMixin:
             try:
                 addresses = outbound.resolve(host, port)
             except socket.gaierror as exc:
-                raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[attr-defined]
+                raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[attr-defined,arg-type]
         else:
             addresses, problem = outbound.host_problem(host, port)
             if problem:
                 if not addresses:
-                    raise NameResolutionError(self.host, self, socket.gaierror(problem))  # type: ignore[attr-defined]
+                    raise NameResolutionError(self.host, self, socket.gaierror(problem))  # type: ignore[attr-defined,arg-type]
                 raise outbound.BlockedAddress(problem)
         last: OSError | None = None
         for address in addresses:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity
@@ -19,6 +19,9 @@ from connectors.tenants.services import (
     tenant_lever_permission_clear,
     tenant_lever_permission_warn,
 )
+
+if TYPE_CHECKING:
+    from connectors.models import Tenant
 
 
 def archived_reason(opportunity: Opportunity) -> str:
@@ -60,7 +63,7 @@ def create_note_as_author(
     value: str,
     secret: bool,
     perform_as: str | None,
-    tenant: Any,
+    tenant: Tenant,
     notify_followers: bool = False,
 ) -> str:
     """Post the note as the tenant's note author; without an author if Lever refuses that.

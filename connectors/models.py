@@ -30,7 +30,7 @@ def new_webhook_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class TenantQuerySet(models.QuerySet):
+class TenantQuerySet(models.QuerySet["Tenant"]):
     def without_secrets(self) -> TenantQuerySet:
         """Tenants without their encrypted columns: pages that show a name never load (and so
         never decrypt) a credential."""
@@ -157,7 +157,7 @@ class TenantAuditEntry(models.Model):
         return f"{self.actor_label} {self.action} {self.field}".strip()
 
 
-class IntakeLinkQuerySet(models.QuerySet):
+class IntakeLinkQuerySet(models.QuerySet["IntakeLink"]):
     def recent(self) -> IntakeLinkQuerySet:
         """The newest links first, as the tenant page lists them (a page, not the history)."""
         return self.select_related("tenant").order_by("-created_at", "-id")[:20]

@@ -52,8 +52,9 @@ def resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     seen: list[str] = []
     for *_, sockaddr in infos:
-        if sockaddr[0] not in seen:
-            seen.append(sockaddr[0])
+        address = str(sockaddr[0])  # a str for the AF_INET and AF_INET6 results asked for
+        if address not in seen:
+            seen.append(address)
     return seen
 
 

@@ -7,6 +7,8 @@ call one service; they hold no rules of their own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -21,6 +23,7 @@ from connectors.lever.checks import lever_directory
 from connectors.models import SECRET_FIELDS, Tenant
 from connectors.tenants import selectors, services
 from connectors.tenants.access import is_super_admin, super_admin_required
+from integration_portal.users import AuthenticatedHttpRequest
 
 
 def _tenant(request: HttpRequest, slug: str) -> Tenant:
@@ -58,7 +61,7 @@ def tenant_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @super_admin_required
 @require_http_methods(["GET", "POST"])
-def tenant_create(request: HttpRequest) -> HttpResponse:
+def tenant_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TenantForm(request.POST or None, initial={"lever_environment": "production"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,7 +78,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 
 @super_admin_required
 @require_http_methods(["GET", "POST"])
-def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def tenant_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant = _tenant(request, slug)
     pickers = _lever_pickers(request, tenant)
     form = TenantForm(
@@ -103,7 +106,7 @@ def tenant_edit(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _lever_pickers(request: HttpRequest, tenant: Tenant) -> dict:
+def _lever_pickers(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
     """Choices for the stage and author pickers, or None where ids must be typed.
 
     The names come from the lists Lever last gave (Test connection, or this page's "Read
@@ -111,7 +114,7 @@ def _lever_pickers(request: HttpRequest, tenant: Tenant) -> dict:
     Lever on its own. The POST validates against the same remembered names (hidden `pick_*`
     fields say which pickers the page showed).
     """
-    result: dict = {"stage_choices": None, "user_choices": None, "problem": ""}
+    result: dict[str, Any] = {"stage_choices": None, "user_choices": None, "problem": ""}
     if request.method == "POST":
         shown = {kind for kind in ("stages", "users") if request.POST.get(f"pick_{kind}")}
     else:
@@ -153,7 +156,7 @@ def _lever_pickers(request: HttpRequest, tenant: Tenant) -> dict:
 @super_admin_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("form")  # innermost: it can only mark the frame it directly wraps
-def tenant_secret(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+def tenant_secret(request: AuthenticatedHttpRequest, slug: str, name: str) -> HttpResponse:
     tenant = _tenant(request, slug)
     if name not in SECRET_FIELDS:
         raise Http404("No such credential.")
@@ -205,7 +208,7 @@ def tenant_secret(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 @super_admin_required
 @require_http_methods(["GET", "POST"])
-def tenant_packages(request: HttpRequest, slug: str) -> HttpResponse:
+def tenant_packages(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant = _tenant(request, slug)
     add_form = PackageForm(prefix="new")
     edit_forms: dict[int, PackageForm] = {}
@@ -216,13 +219,13 @@ def tenant_packages(request: HttpRequest, slug: str) -> HttpResponse:
             package = selectors.package_get(tenant=tenant, package_id=request.POST.get("package"))
             if package is None:
                 raise Http404("No such package.")
-        if action == "remove":
-            services.package_remove(package=package, actor=request.user)
-            messages.success(request, f"Package {package.code} removed.")
-            return redirect("tenant-packages", slug=tenant.slug)
+            if action == "remove":
+                services.package_remove(package=package, actor=request.user)
+                messages.success(request, f"Package {package.code} removed.")
+                return redirect("tenant-packages", slug=tenant.slug)
         if action == "add":
             form = add_form = PackageForm(request.POST, prefix="new")
-        elif action == "update":
+        elif package is not None:  # "update": "remove" has returned above
             form = PackageForm(request.POST, prefix=f"p{package.pk}")
             edit_forms[package.pk] = form
         else:
@@ -264,7 +267,7 @@ def tenant_packages(request: HttpRequest, slug: str) -> HttpResponse:
 
 @super_admin_required
 @require_http_methods(["GET", "POST"])
-def tenant_managers(request: HttpRequest, slug: str) -> HttpResponse:
+def tenant_managers(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant = _tenant(request, slug)
     form = ManagersForm(
         request.POST or None, initial={"managers": list(tenant.account_managers.all())}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
@@ -26,6 +26,10 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from integration_portal.proxies import client_ip
+
+if TYPE_CHECKING:
+    from django.contrib.auth.forms import AuthenticationForm
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +82,9 @@ def _count_failure(
 
 
 @receiver(user_logged_in, dispatch_uid="portal-login-success-reset")
-def _reset_on_success(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def _reset_on_success(
+    sender: type[User], request: HttpRequest | None, user: User, **kwargs: Any
+) -> None:
     try:
         cache.delete(_key(user.get_username(), request))
     except Exception as exc:
@@ -96,12 +102,12 @@ class ThrottledLoginView(auth_views.LoginView):
     Its form also asks for the second factor of users who have one (integration_portal/two_factor.py).
     """
 
-    def get_form_class(self) -> Any:
+    def get_form_class(self) -> type[AuthenticationForm]:
         from integration_portal.two_factor import PortalAuthenticationForm
 
         return PortalAuthenticationForm
 
-    def form_valid(self, form: Any) -> HttpResponse:
+    def form_valid(self, form: Any) -> HttpResponse:  # a PortalAuthenticationForm
         from integration_portal.two_factor import on_login
 
         response = super().form_valid(form)

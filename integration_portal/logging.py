@@ -90,7 +90,7 @@ class ContextFilter(logging.Filter):
             # Django logs a 4xx/5xx answer (django.request) after the middleware has returned,
             # with the request attached: take the id from there.
             request = getattr(record, "request", None)
-            record.request_id = getattr(request, "request_id", None)  # type: ignore[attr-defined]
+            record.request_id = getattr(request, "request_id", None)
         return True
 
 
@@ -149,7 +149,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        incoming = request.headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         tokens = bind(request_id=request_id, tenant_id=None, order_id=None, task_id=None)

@@ -257,7 +257,7 @@ def _authorized(request: HttpRequest) -> bool:
     token = getattr(settings, "METRICS_TOKEN", "")
     if not token:
         return True
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
 

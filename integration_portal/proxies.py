@@ -16,7 +16,10 @@ from __future__ import annotations
 import ipaddress
 import os
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 
@@ -66,14 +69,14 @@ def is_trusted_proxy(address: str, raw: str | None = None) -> bool:
     return any_proxy or any(ip in net for net in networks if net.version == ip.version)
 
 
-def client_ip(request: Any) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address as text, or None when it cannot be told."""
     remote = _ip(request.META.get("REMOTE_ADDR") or "")
     if remote is None:
         return None
     if not is_trusted_proxy(str(remote)):
         return str(remote)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR") or ""
+    forwarded = request.headers.get("x-forwarded-for") or ""
     hops = [hop for hop in (h.strip() for h in forwarded.split(",")) if hop]
     for hop in reversed(hops):
         ip = _ip(hop)

@@ -19,12 +19,18 @@ import contextvars
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.signals import request_finished
 from django.db import transaction
 
 from integration_portal.celery import app as celery_app
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +105,10 @@ class PublishAfterResponseMiddleware:
     serves requests always has both, and no app has to wire the signal.
     """
 
-    def __init__(self, get_response: Any) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         request_finished.connect(publish_deferred, dispatch_uid="portal-publish-deferred")
 
-    def __call__(self, request: Any) -> Any:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         defer_until_response_sent()
         return self.get_response(request)

@@ -16,7 +16,7 @@ API tokens (integration_portal/api_tokens) are outside this: scripts hold no aut
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django import forms
@@ -37,13 +37,18 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from integration_portal.users import AnyUser, AuthenticatedHttpRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 RECOVERY_CODES = 10
 SETUP_URL_NAME = "two-factor"
 # Paths a signed-in user may reach before the second factor is settled.
 _OPEN_PREFIXES = ("/account/two-factor/", "/logout/", "/login/", "/static/", "/healthz", "/readyz")
 
 
-def required_for(user: Any) -> bool:
+def required_for(user: AnyUser) -> bool:
     """Whether the user must have a confirmed authenticator."""
     return bool(
         getattr(settings, "TWO_FACTOR_REQUIRED_FOR_SUPER_ADMINS", True)
@@ -126,7 +131,7 @@ class CodeForm(forms.Form):
     )
 
 
-def _new_recovery_codes(user: Any) -> list[str]:
+def _new_recovery_codes(user: User) -> list[str]:
     device, _ = StaticDevice.objects.get_or_create(user=user, name="recovery")
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
@@ -137,7 +142,7 @@ def _new_recovery_codes(user: Any) -> list[str]:
 @never_cache
 @login_required
 @sensitive_post_parameters("code")
-def two_factor_view(request: HttpRequest) -> HttpResponse:
+def two_factor_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set up an authenticator (shows its key once), confirm it with a code, get recovery codes."""
     user = request.user
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()

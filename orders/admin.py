@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -36,7 +36,7 @@ from orders.services.orders import InvalidOrderState, order_request_cancel, orde
 HIDDEN_FIELDS = ("pending_callback_password", "callback_password_hash")
 
 
-def _readable_fields(model: type) -> tuple[str, ...]:
+def _readable_fields(model: type[Model]) -> tuple[str, ...]:
     return tuple(
         f.name
         for f in model._meta.get_fields()
@@ -120,7 +120,7 @@ def _apply_each(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet,
-    act: Callable[[Any], None],
+    act: Callable[[Any], object],  # its answer is not used
     *,
     label: str,
     refused: type[Exception],

@@ -97,6 +97,9 @@ def annotate_lever_markers(orders: Iterable[Order]) -> None:
         counts.setdefault(order_id, {})[state] = n
     for order in orders:
         c = counts.get(order.pk, {})
-        order.lever_marker = lever_marker(
-            c.get(LeverNote.State.FAILED, 0), c.get(LeverNote.State.BLOCKED, 0)
+        # Read by the list template as `order.lever_marker`: a display attribute, not a field.
+        setattr(  # noqa: B010
+            order,
+            "lever_marker",
+            lever_marker(c.get(LeverNote.State.FAILED, 0), c.get(LeverNote.State.BLOCKED, 0)),
         )

@@ -66,7 +66,7 @@ class StrictNullBooleanField(forms.NullBooleanField):
     # A text input hands the raw value on; NullBooleanSelect maps anything unknown to None.
     widget = forms.TextInput
 
-    def to_python(self, value: Any) -> bool | None:
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # None: not given
         if value in (None, ""):
             return None
         if isinstance(value, bool):

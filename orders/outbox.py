@@ -81,8 +81,8 @@ class JobKind:
     def max_attempts(self) -> int:
         return int(getattr(settings, self.cap_setting))
 
-    def rows(self) -> QuerySet:
-        return self.model.objects.filter(self.scope)
+    def rows(self) -> QuerySet[Any]:
+        return self.model.objects.filter(self.scope)  # type: ignore[attr-defined]  # job models keep `objects`
 
 
 # --- timing --------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def claim(kind: JobKind, pk: int, *, now: datetime | None = None) -> bool:
     changes: dict[str, Any] = {kind.attempts: F(kind.attempts) + 1}
     if kind.running is not None:
         changes[kind.state] = kind.running
-        changes[kind.lease] = now + _lease()
+        changes[kind.lease] = now + _lease()  # type: ignore[index]  # set with `running`
     else:
         changes[kind.next_at] = now + _lease()
     return (
@@ -128,7 +128,7 @@ def _release(kind: JobKind) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if kind.running is not None:
         fields[kind.state] = kind.ready
-        fields[kind.lease] = None
+        fields[kind.lease] = None  # type: ignore[index]  # set with `running`
     return fields
 
 
@@ -313,7 +313,7 @@ def sweep(
 def run(
     kind: JobKind,
     pk: int,
-    work: Callable[[Any], None],
+    work: Callable[[Any], Retry | None],
     *,
     on_fail: Callable[[int, str], None] | None = None,
 ) -> Retry | None:

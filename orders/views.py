@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from integration_portal.users import AuthenticatedHttpRequest
 from orders.case_rules import DEFAULT_QUIET_DAYS, DEFAULT_SORT, status_label
 from orders.filters import DashboardOrderFilter
 from orders.forms import BulkReplayForm, LaunchForm, ProfileForm
@@ -301,7 +302,7 @@ def attention_replay(request: HttpRequest) -> HttpResponse:
     form = BulkReplayForm(request.POST)
     if not form.is_valid():
         for error in form.non_field_errors() or ["Select notes or events by their checkboxes."]:
-            messages.error(request, error)
+            messages.error(request, str(error))  # ErrorList items are strings
         return redirect("attention")
     data = form.cleaned_data
     note_ids, event_ids = data["note"], data["event"]
@@ -384,7 +385,7 @@ def order_launch_view(request: HttpRequest) -> HttpResponse:
         initial["tenant"] = (
             LaunchForm(user=request.user)
             .fields["tenant"]
-            .queryset.filter(slug=request.GET["tenant"])
+            .queryset.filter(slug=request.GET["tenant"])  # type: ignore[attr-defined]  # ModelChoiceField
             .first()
         )
     form = LaunchForm(request.POST or None, user=request.user, initial=initial)
@@ -408,7 +409,7 @@ def order_launch_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile_view(request: HttpRequest) -> HttpResponse:
+def profile_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The signed-in user's own preferences."""
     profile, _ = UserProfile.objects.get_or_create(user=request.user)
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=profile)

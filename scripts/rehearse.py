@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(os.environ.get("REHEARSAL_DIR", ROOT / "var" / "rehearse"))
@@ -152,7 +153,9 @@ class Client:
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection(self.parts.hostname, self.parts.port, timeout=15)
+        host = self.parts.hostname
+        assert host is not None, self.base  # every base here is http://127.0.0.1:PORT
+        conn = http.client.HTTPConnection(host, self.parts.port, timeout=15)
         sent = {**self.headers, **(headers or {})}
         try:
             conn.request(method, path, body=body, headers=sent)
@@ -162,11 +165,11 @@ class Client:
         finally:
             conn.close()
 
-    def get_json(self, path: str) -> tuple[int, object]:
+    def get_json(self, path: str) -> tuple[int, Any]:
         status, _, data = self.request("GET", path, headers={"Accept": "application/json"})
         return status, json.loads(data or b"null")
 
-    def post_json(self, path: str, payload: object) -> tuple[int, object]:
+    def post_json(self, path: str, payload: object) -> tuple[int, Any]:
         status, _, data = self.request(
             "POST", path, json.dumps(payload).encode(), {"Content-Type": "application/json"}
         )
@@ -232,7 +235,7 @@ class Proc:
     argv: list[str]
     env: dict[str, str]
     stdin_text: str | None = None
-    popen: subprocess.Popen | None = None
+    popen: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
     def start(self) -> Proc:
@@ -249,6 +252,7 @@ class Proc:
         )
         log.close()
         if self.stdin_text:
+            assert self.popen.stdin is not None  # stdin=PIPE above
             self.popen.stdin.write(self.stdin_text.encode())
             self.popen.stdin.close()
         return self
@@ -257,17 +261,18 @@ class Proc:
         return self.popen is not None and self.popen.poll() is None
 
     def signal(self, sig: int) -> None:
-        if self.alive():
+        if self.popen is not None and self.alive():
             try:
                 os.killpg(self.popen.pid, sig)
             except ProcessLookupError:
                 pass
 
     def stop(self, timeout: float = 20) -> None:
+        if self.popen is None:
+            return  # never started
         self.signal(signal.SIGTERM)
         try:
-            if self.popen is not None:
-                self.popen.wait(timeout=timeout)
+            self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.signal(signal.SIGKILL)
             self.popen.wait(timeout=10)
@@ -455,7 +460,8 @@ class Rehearsal:
         def ready() -> bool:
             for proc in self.procs:
                 if not proc.alive():
-                    raise Miss(f"{proc.name} exited with {proc.popen.returncode} at start")
+                    returncode = proc.popen.returncode if proc.popen is not None else None
+                    raise Miss(f"{proc.name} exited with {returncode} at start")
             status, body = self.portal.get_json("/readyz")
             return status == 200 and body
 
@@ -677,6 +683,7 @@ class Rehearsal:
         )
         victim = self.workers[1]
         victim.signal(signal.SIGKILL)
+        assert victim.popen is not None  # started with the stack
         victim.popen.wait(timeout=10)
         say(f"killed {victim.name} (SIGKILL to its process group) mid-burst")
         self.wait_for_cases(cases, 180)

@@ -114,6 +114,7 @@ def main() -> int:
             start_new_session=True,
         )
         if stdin_text:
+            assert child.stdin is not None  # stdin=PIPE above
             child.stdin.write(stdin_text)
             child.stdin.close()
         threading.Thread(target=_pump, args=(name, child.stdout), daemon=True).start()

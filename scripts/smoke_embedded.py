@@ -49,7 +49,7 @@ class Browser:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode(errors="replace")
 
-    def cookie(self, name: str) -> str:
+    def cookie(self, name: str) -> str | None:
         return next(c.value for c in self.cookies if c.name == name)
 
 
@@ -99,7 +99,9 @@ def main() -> int:
         text=True,
     )
     print(setup.stdout, end="")
-    password = re.search(r"DEMO_ADMIN_PASSWORD=(\S+)", env_text).group(1)
+    found = re.search(r"DEMO_ADMIN_PASSWORD=(\S+)", env_text)
+    assert found is not None, "scripts/write_env.py wrote no DEMO_ADMIN_PASSWORD"
+    password = found.group(1)
     portal = subprocess.Popen(
         [PY, "scripts/run_portal.py"], cwd=ROOT, env=env, start_new_session=True
     )

@@ -7,7 +7,8 @@ tenant page stores it) and never carries a secret.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -16,11 +17,16 @@ from connectors.crypto import DecryptionError
 from connectors.http import HttpError
 from integration_portal.redaction import redact
 
+if TYPE_CHECKING:
+    from connectors.models import Tenant
+
 # Statuses the token endpoint uses for "these credentials are not accepted".
 _CREDENTIAL_STATUSES = frozenset({400, 401, 403})
 
 
-def _failure(result: Any, what: str, exc: HttpError) -> dict[str, Any]:
+def _failure(
+    result: Callable[[str, str], dict[str, Any]], what: str, exc: HttpError
+) -> dict[str, Any]:
     """Status code and a fixed explanation; the body of the answer is never shown or logged.
 
     Messages without a status are the portal's own (connect failures, the outbound address
@@ -35,7 +41,7 @@ def _failure(result: Any, what: str, exc: HttpError) -> dict[str, Any]:
     return result("error", f"{what} answered an unexpected status ({exc.status}).")
 
 
-def backcheck_check(tenant: Any) -> dict[str, Any]:
+def backcheck_check(tenant: Tenant) -> dict[str, Any]:
     catalog = [(package.code, package.name) for package in tenant.packages.order_by("code")]
 
     def result(status: str, detail: str, found: set[str] | None = None) -> dict[str, Any]:

@@ -12,14 +12,20 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from connectors.backcheck.mapping import Candidate
 from connectors.backcheck.schema import SchemaError, Screening, parse_screening
 from connectors.crypto import Secret
 from connectors.http import HttpClient, HttpError, NotConfigured
+
+if TYPE_CHECKING:
+    from connectors.models import Tenant
+
+_T = TypeVar("_T")
 
 # Refresh this long before the announced expiry (capped at a tenth of the lifetime for short-lived
 # tokens) so a request never leaves with a token that dies in flight.
@@ -80,7 +86,7 @@ class BackcheckClient:
         ).hexdigest()
 
     @classmethod
-    def for_tenant(cls, tenant: Any) -> BackcheckClient:
+    def for_tenant(cls, tenant: Tenant) -> BackcheckClient:
         missing = [
             label
             for label, value in (
@@ -259,8 +265,9 @@ class BackcheckClient:
         return _screening(response.body, response.status)
 
 
-def _reveal(value: Secret | str) -> str:
+def _reveal(value: Secret | str | None) -> str:
     # A tenant loaded from the database holds `Secret`s; one just assigned in code may hold str.
+    # Never None: for_tenant has refused a tenant without the value.
     return value.reveal() if isinstance(value, Secret) else str(value)
 
 
@@ -281,7 +288,7 @@ def _screening(body: Any, status: int) -> Screening:
         ) from None
 
 
-def _idempotent(call: Any) -> Any:
+def _idempotent(call: Callable[[], _T]) -> _T:
     """Run `call`; an ambiguous failure becomes transient. For calls that are safe to repeat
     (reads, token requests, cancel) "the other side may have acted" changes nothing, so the
     caller's ordinary retry is the right answer."""

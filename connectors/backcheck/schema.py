@@ -74,7 +74,7 @@ class Screening:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _str(obj: dict, key: str, path: str, *, required: bool = True) -> str | None:
+def _str(obj: dict[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
     if key not in obj:
         if required:
             raise SchemaError(f"{path}{key}", "This field is required.")
@@ -109,7 +109,7 @@ def http_url(value: Any) -> str | None:
     return value
 
 
-def _url(obj: dict, key: str, path: str, *, drop_bad: bool) -> str | None:
+def _url(obj: dict[str, Any], key: str, path: str, *, drop_bad: bool) -> str | None:
     value = _str(obj, key, path, required=False)
     if not value:
         return None
@@ -124,7 +124,13 @@ def _url(obj: dict, key: str, path: str, *, drop_bad: bool) -> str | None:
 
 
 def _choice(
-    obj: dict, key: str, path: str, choices: tuple[str, ...], *, nullable: bool, strict: bool
+    obj: dict[str, Any],
+    key: str,
+    path: str,
+    choices: tuple[str, ...],
+    *,
+    nullable: bool,
+    strict: bool,
 ) -> str | None:
     if key not in obj:
         if nullable:
@@ -144,7 +150,7 @@ def _choice(
     return value
 
 
-def _datetime(obj: dict, key: str, path: str, *, required: bool) -> datetime | None:
+def _datetime(obj: dict[str, Any], key: str, path: str, *, required: bool) -> datetime | None:
     value = _str(obj, key, path, required=required)
     if value is None:
         return None

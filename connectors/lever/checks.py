@@ -7,21 +7,24 @@ Calls Lever with the stored key: `GET /stages` proves the key and names the trig
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
 from connectors.http import HttpError
-from connectors.lever.client import LeverClient, RateLimited, Stage, User
+from connectors.lever.client import LeverAccount, LeverClient, RateLimited, Stage, User
 from integration_portal.redaction import redact
 
 # The check runs in a web request or a command, not a worker: a short wait for our own rate
 # limiter is better than reporting a healthy key as broken.
 MAX_LIMITER_WAIT_S = 2.0
 
+_T = TypeVar("_T")
 
-def _call(func: Any) -> Any:
+
+def _call(func: Callable[[], _T]) -> _T:
     deadline = time.monotonic() + MAX_LIMITER_WAIT_S
     while True:
         try:
@@ -66,7 +69,7 @@ _WARNINGS = {
 }
 
 
-def _optional(func: Any, read: str, permissions: dict[str, str]) -> Any:
+def _optional(func: Callable[[], _T], read: str, permissions: dict[str, str]) -> _T | None:
     try:
         value = _call(func)
     except HttpError as exc:
@@ -78,7 +81,7 @@ def _optional(func: Any, read: str, permissions: dict[str, str]) -> Any:
     return value
 
 
-def lever_check(tenant: Any) -> dict:
+def lever_check(tenant: LeverAccount) -> dict[str, Any]:
     """{"status", "detail", "checked_at", "stages", "note_author", "permissions", "warnings"}.
 
     `permissions` maps each optional read ("stages", "users") to "ok" or "forbidden"; a
@@ -156,7 +159,7 @@ class LeverDirectory:
     problem: str = ""  # why a list is missing, for the page
 
 
-def lever_directory(tenant: Any) -> LeverDirectory:
+def lever_directory(tenant: LeverAccount) -> LeverDirectory:
     """Read Lever's stages and users with the tenant's stored key, never raising."""
     if not tenant.lever_api_key:
         return LeverDirectory(None, None, "No Lever API key is stored yet.")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from connectors.http import HttpClient, HttpError, HttpResponse, NotConfigured
 from connectors.lever.ratelimit import Limiter, get_limiter
+
+if TYPE_CHECKING:
+    from connectors.crypto import Secret
 
 PAGE_LIMIT = 100  # Lever's maximum `limit` (docs/LEVER.md, Responses)
 MAX_PAGES = 1000  # a server that never stops saying hasNext must not loop us forever
@@ -25,6 +28,26 @@ BACKOFF_CAP_S = 60.0
 # Lever meters per second; a wait of more than a few minutes is a misbehaving proxy or clock,
 # and must not stop a tenant's notes for hours.
 MAX_BLOCK_S = 300.0
+
+
+class LeverAccount(Protocol):
+    """What the Lever calls and checks read of a tenant: a Tenant, or the unsaved candidate
+    settings of an intake link (connectors/intake.py)."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def lever_base_url(self) -> str: ...
+    @property
+    def lever_api_key(self) -> Secret | None: ...
+    @property
+    def lever_rate_per_s(self) -> float: ...
+    @property
+    def lever_burst(self) -> int: ...
+    @property
+    def trigger_stage_ids(self) -> list[Any] | None: ...
+    @property
+    def note_author_user_id(self) -> str: ...
 
 
 class LeverNotConfigured(NotConfigured, ValueError):
@@ -47,7 +70,7 @@ class RateLimited(HttpError):
             retry_after_s=retry_after_s,
         )
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         # Survives pickling (result backends, multiprocessing) with its wait intact.
         return (RateLimited, (self.retry_after_s, self.message))
 
@@ -73,7 +96,7 @@ class Opportunity:
     contact: str | None
     stage: str | None
     # {"archivedAt": ms | None, "reason": archive reason id | None} when archived, else None.
-    archived: dict | None
+    archived: dict[str, Any] | None
     tags: list[str]
     posting_tags: list[str]
     stage_changes: list[StageChange]
@@ -106,7 +129,7 @@ class Note:
 
 def backoff_after_429(strikes: int) -> float:
     """Jittered exponential wait when Lever's 429 names no wait of its own."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, strikes - 1))
+    ceiling: float = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, strikes - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -137,7 +160,7 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _archived(data: dict) -> dict | None:
+def _archived(data: dict[str, Any]) -> dict[str, Any] | None:
     """Archived state in either of the reference's shapes, as {"archivedAt", "reason"}.
 
     Lever's field list describes an `archived` object ({"archivedAt", "reason"}), but its
@@ -154,7 +177,7 @@ def _archived(data: dict) -> dict | None:
     return None
 
 
-def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
+def _parse_opportunity(data: dict[str, Any], posting_tags: list[str]) -> Opportunity:
     phones = [
         Phone(type=p.get("type") if isinstance(p.get("type"), str) else None, value=p["value"])
         for p in data.get("phones") or []
@@ -168,7 +191,9 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
     stage = data.get("stage")
     if isinstance(stage, dict):  # `expand=stage` inlines {"id", "text"}
         stage = stage.get("id")
-    urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
+    urls = data.get("urls")
+    if not isinstance(urls, dict):
+        urls = {}
     return Opportunity(
         id=str(data["id"]),
         name=str(data.get("name") or ""),
@@ -184,14 +209,15 @@ def _parse_opportunity(data: dict, posting_tags: list[str]) -> Opportunity:
     )
 
 
-def _parse_note(item: dict) -> Note:
-    text = None
+def _parse_note(item: dict[str, Any]) -> Note:
+    text: str | None = None
     for f in item.get("fields") or []:
         if isinstance(f, dict) and f.get("type") == "note" and isinstance(f.get("value"), str):
             text = f["value"]
             break
     if text is None:
-        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        plain = item.get("text")
+        text = plain if isinstance(plain, str) else ""
     return Note(id=str(item["id"]), text=text, created_at=_int_or_none(item.get("createdAt")))
 
 
@@ -231,7 +257,7 @@ class LeverClient:
 
     @classmethod
     def for_tenant(
-        cls, tenant: Any, *, limiter: Limiter | None = None, prepaid: int = 0
+        cls, tenant: LeverAccount, *, limiter: Limiter | None = None, prepaid: int = 0
     ) -> LeverClient:
         from connectors.models import LEVER_BASE_URL_PRESETS
 
@@ -298,15 +324,18 @@ class LeverClient:
                 self.limiter.block(self._api_key, exc.retry_after_s)
             raise
 
-    def _get_data(self, path: str, what: str, params: dict | None = None) -> dict:
+    def _get_data(
+        self, path: str, what: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         response = self._request("GET", path, params=params)
         body = response.body
         if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
             raise _shape_error(what, response)
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
-    def _get_all(self, path: str, what: str) -> list[dict]:
-        items: list[dict] = []
+    def _get_all(self, path: str, what: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": PAGE_LIMIT}
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
@@ -409,8 +438,9 @@ class LeverClient:
         if isinstance(data, dict):
             # Documented: {"noteId"}; some real responses carry the whole note with `id`.
             for key in ("noteId", "id"):
-                if isinstance(data.get(key), str) and data[key]:
-                    return data[key]
+                note_id = data.get(key)
+                if isinstance(note_id, str) and note_id:
+                    return note_id
         # Lever said yes but not which note: the note probably exists, so the caller must look
         # before posting again — exactly the ambiguous case.
         raise HttpError(

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def _check_params(rate: float, burst: int) -> None:
 class LocalLimiter(Limiter):
     """GCRA in process memory, for one process (no Redis configured)."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}

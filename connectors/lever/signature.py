@@ -78,7 +78,9 @@ def is_fresh(triggered_at_ms: Any, *, now: float | None = None) -> bool:
         return False
     now = time.time() if now is None else now
     sent = int(text) / 1000.0
-    return now - settings.LEVER_WEBHOOK_MAX_AGE_S <= sent <= now + settings.LEVER_WEBHOOK_MAX_SKEW_S
+    max_age: int = settings.LEVER_WEBHOOK_MAX_AGE_S
+    max_skew: int = settings.LEVER_WEBHOOK_MAX_SKEW_S
+    return now - max_age <= sent <= now + max_skew
 
 
 def is_verify_connection_test(body: Any) -> bool:

@@ -45,6 +45,7 @@ from connectors.models import IntakeLink, Tenant
 from connectors.tenants.access import scope_to_user
 from connectors.tenants.audit import Actor, actor_fields, record_tenant_action
 from connectors.tenants.services import clean_secret, tenant_set_secret
+from integration_portal.users import AnyUser
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class _CandidateLever:
     lever_api_key: Secret
     lever_rate_per_s: float
     lever_burst: int
-    trigger_stage_ids: list
+    trigger_stage_ids: list[str]
     note_author_user_id: str
 
 
@@ -142,7 +143,7 @@ def intake_link_get_by_token(*, token: str) -> IntakeLink | None:
     )
 
 
-def intake_link_get_for_user(*, user: Any, tenant: Tenant, link_id: Any) -> IntakeLink | None:
+def intake_link_get_for_user(*, user: AnyUser, tenant: Tenant, link_id: Any) -> IntakeLink | None:
     """One of `tenant`'s links, if the user may manage that tenant; None otherwise."""
     try:
         pk = int(link_id)
@@ -151,14 +152,14 @@ def intake_link_get_for_user(*, user: Any, tenant: Tenant, link_id: Any) -> Inta
     return scope_to_user(IntakeLink.objects.filter(tenant=tenant, pk=pk), user).first()
 
 
-def intake_link_list(*, user: Any) -> QuerySet[IntakeLink]:
+def intake_link_list(*, user: AnyUser) -> QuerySet[IntakeLink]:
     """Every link of the tenants the user may see, newest first."""
     return scope_to_user(IntakeLink.objects.select_related("tenant"), user).order_by(
         "-created_at", "-id"
     )
 
 
-def intake_notice_list(*, user: Any) -> QuerySet[IntakeLink]:
+def intake_notice_list(*, user: AnyUser) -> QuerySet[IntakeLink]:
     """Used links whose notice is not dismissed, across the user's tenants."""
     return scope_to_user(IntakeLink.objects.unacknowledged_uses(), user)
 

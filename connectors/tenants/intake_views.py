@@ -31,6 +31,7 @@ from connectors.tenants import intake
 from connectors.tenants.access import tenant_get_for_user
 from integration_portal import proxies
 from integration_portal.redaction import register_secret
+from integration_portal.users import AuthenticatedHttpRequest
 
 SECRET_POST_FIELDS = ("lever_api_key", "signature_token")
 
@@ -233,7 +234,7 @@ def _back_to_tenant(slug: str) -> HttpResponse:
 @login_required
 @require_POST
 @_private
-def intake_link_create_view(request: HttpRequest, slug: str) -> HttpResponse:
+def intake_link_create_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant = tenant_get_for_user(request.user, slug=slug)
     link, token = intake.intake_link_create(tenant=tenant, actor=request.user)
     # Rendered, not redirected: the token exists only in this response (it is not stored).
@@ -246,7 +247,9 @@ def intake_link_create_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def intake_link_revoke_view(request: HttpRequest, slug: str, link_id: int) -> HttpResponse:
+def intake_link_revoke_view(
+    request: AuthenticatedHttpRequest, slug: str, link_id: int
+) -> HttpResponse:
     link = _tenant_link(request, slug, link_id)
     if intake.intake_link_revoke(link=link, actor=request.user):
         messages.success(request, f"Intake link #{link.pk} is revoked; it no longer opens.")
@@ -257,7 +260,9 @@ def intake_link_revoke_view(request: HttpRequest, slug: str, link_id: int) -> Ht
 
 @login_required
 @require_POST
-def intake_notice_dismiss_view(request: HttpRequest, slug: str, link_id: int) -> HttpResponse:
+def intake_notice_dismiss_view(
+    request: AuthenticatedHttpRequest, slug: str, link_id: int
+) -> HttpResponse:
     link = _tenant_link(request, slug, link_id)
     intake.intake_notice_dismiss(link=link, actor=request.user)
     next_url = request.POST.get("next")

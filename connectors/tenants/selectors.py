@@ -7,7 +7,7 @@ secret's value: credentials come back as "set or not" and the masked form (`â€¢â
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
@@ -15,6 +15,16 @@ from django.db.models import Count, QuerySet
 from connectors.models import SECRET_FIELDS, Package, Tenant, TenantAuditEntry
 from connectors.tenants.access import tenant_get_for_user, tenants_visible_to
 from connectors.tenants.services import SECRET_LABELS
+from integration_portal.users import AnyUser
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_stubs_ext import WithAnnotations
+
+    class _PackageCount(TypedDict):
+        package_count: int
+
+    TenantWithPackageCount = WithAnnotations[Tenant, _PackageCount]
 
 
 @dataclass(frozen=True)
@@ -25,18 +35,19 @@ class SecretStatus:
     masked: str  # "" when unset
 
 
-def tenant_list(*, user: Any) -> QuerySet[Tenant]:
+def tenant_list(*, user: AnyUser) -> QuerySet[Tenant]:
     return tenants_visible_to(user).order_by("name")
 
 
-def tenant_get(*, user: Any, slug: str) -> Tenant:
+def tenant_get(*, user: AnyUser, slug: str) -> Tenant:
     """The tenant if the user may see it; Http404 otherwise (another tenant is not found)."""
     return tenant_get_for_user(user, slug=slug)
 
 
-def tenant_list_all() -> QuerySet[Tenant]:
+def tenant_list_all() -> QuerySet[TenantWithPackageCount]:
     """Every tenant with its package count, for the command line (it runs as the operator)."""
-    return Tenant.objects.annotate(package_count=Count("packages")).order_by("slug")
+    rows = Tenant.objects.annotate(package_count=Count("packages")).order_by("slug")
+    return cast("QuerySet[TenantWithPackageCount]", rows)
 
 
 def tenant_get_by_slug(*, slug: str) -> Tenant | None:
@@ -137,6 +148,6 @@ def tenant_audit_list(*, tenant: Tenant, limit: int = 100) -> QuerySet[TenantAud
     return tenant.audit_entries.select_related("actor").order_by("-created_at", "-id")[:limit]
 
 
-def manager_candidates() -> QuerySet:
+def manager_candidates() -> QuerySet[User]:
     """Users who can be assigned as account managers (super-admins see everything anyway)."""
     return get_user_model().objects.filter(is_active=True, is_superuser=False).order_by("username")

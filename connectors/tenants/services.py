@@ -86,7 +86,7 @@ def resolve_lever_base_url(value: str) -> str:
     return _clean_url(value, "lever_base_url", "Lever base URL", extra=" or production/sandbox/eu")
 
 
-def _clean_url(value: Any, field: str, label: str, *, extra: str = "") -> str:
+def _clean_url(value: object, field: str, label: str, *, extra: str = "") -> str:
     """A full http(s) URL that the outbound address rule (connectors/outbound.py) allows."""
     value = str(value or "").strip().rstrip("/")
     try:
@@ -181,7 +181,7 @@ def _clean_setting(name: str, value: Any) -> Any:
 
 
 @sensitive_variables("value")  # frame locals end up in error reports
-def clean_secret(name: str, value: Any) -> str:
+def clean_secret(name: str, value: object) -> str:
     """Validate a secret before it is stored; the message never repeats the value."""
     if name not in SECRET_FIELDS:
         raise ValidationError(
@@ -399,7 +399,7 @@ def tenant_assign_managers(*, tenant: Tenant, actor: Actor, users: Iterable[Any]
     return summary
 
 
-def tenant_record_check(*, tenant: Tenant, result: dict, checked_at: Any) -> None:
+def tenant_record_check(*, tenant: Tenant, result: dict[str, Any], checked_at: Any) -> None:
     """Store the last "Test connection" result; a health reading, not an audited setting.
 
     The Lever half says which optional reads the key may make (`permissions`); those results
@@ -482,7 +482,9 @@ def tenant_lever_permission_clear(*, tenant_id: int, read: str) -> None:
 # --- packages --------------------------------------------------------------------------------
 
 
-def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: int | None) -> dict:
+def clean_package_values(
+    tenant: Tenant, values: dict[str, Any], *, exclude_pk: int | None
+) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     if "code" in values:
         code = str(values["code"] or "").strip()
@@ -490,7 +492,8 @@ def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: 
             raise ValidationError(
                 {"code": "The package code is Backcheck's packageId: one word, 1-100 characters."}
             )
-        others = tenant.packages.exclude(pk=exclude_pk)
+        # exclude(pk=None) excludes nothing (Django reads it as IS NULL); the plugin wants an id.
+        others = tenant.packages.exclude(pk=exclude_pk)  # type: ignore[misc]
         if others.filter(code=code).exists():
             raise ValidationError({"code": f"The package code {code!r} is already in use."})
         cleaned["code"] = code
@@ -505,7 +508,8 @@ def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: 
             raise ValidationError({"lever_tag": "The Lever tag is longer than 200 characters."})
         # Resolution takes the first matching tag (docs/CONTRACT.md §4): two packages on one tag would
         # make the choice depend on ordering, so a tag names one package.
-        if tag and tenant.packages.exclude(pk=exclude_pk).filter(lever_tag__iexact=tag).exists():
+        others = tenant.packages.exclude(pk=exclude_pk)  # type: ignore[misc]  # as for the code
+        if tag and others.filter(lever_tag__iexact=tag).exists():
             raise ValidationError({"lever_tag": f"Another package already uses the tag {tag!r}."})
         check_package_tag(prefix=tenant.status_tag_prefix, tag=tag)
         cleaned["lever_tag"] = tag
@@ -518,7 +522,8 @@ def clean_package_values(tenant: Tenant, values: dict[str, Any], *, exclude_pk: 
 
 def _clear_default(tenant: Tenant, *, keep_pk: int | None) -> None:
     # One default per tenant (a partial unique constraint): the new default takes over.
-    tenant.packages.filter(is_default=True).exclude(pk=keep_pk).update(is_default=False)
+    # exclude(pk=None), for a new package, excludes nothing (as in clean_package_values).
+    tenant.packages.filter(is_default=True).exclude(pk=keep_pk).update(is_default=False)  # type: ignore[misc]
 
 
 @transaction.atomic

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -21,20 +23,17 @@ for model in (TOTPDevice, StaticDevice):
         admin.site.unregister(model)
 
 
+@admin.register(StaticDevice, TOTPDevice)
 class _DeviceAdmin(admin.ModelAdmin):
     list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
     fields = ("user", "name", "confirmed", "created_at", "last_used_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request: Any) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # set up by the user on /account/two-factor/, where the key is shown once
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-admin.site.register(TOTPDevice, _DeviceAdmin)
-admin.site.register(StaticDevice, _DeviceAdmin)
 
 
 @admin.register(ApiToken)
@@ -44,7 +43,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke"]
 
-    def has_add_permission(self, request: Any) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # `manage.py api_token create`, which shows the token once
 
     @admin.display(description="state")
@@ -54,5 +53,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return "ok" if obj.is_usable() else "expired"
 
     @admin.action(description="Revoke the selected tokens")
-    def revoke(self, request: Any, queryset: Any) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

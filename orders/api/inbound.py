@@ -44,7 +44,7 @@ class BodyTooLarge(Exception):
 
 def _read_body(request: Request) -> bytes:
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("content-length") or 0)
     except ValueError:
         length = 0
     if length > MAX_BODY:
@@ -208,7 +208,7 @@ class BackcheckCallbackView(APIView):
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        credentials = parse_basic_auth(request.META.get("HTTP_AUTHORIZATION", ""))
+        credentials = parse_basic_auth(request.headers.get("authorization", ""))
         if credentials is None:
             return self._unauthorized("Basic credentials are required.")
         try:

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from connectors.models import Tenant
 from orders.models import LeverNote, NoteAttempt, Order, ScreeningService, StatusEvent
 
 
 class OrderListSerializer(serializers.ModelSerializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tenant: serializers.SlugRelatedField[Tenant] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     lever_status = serializers.CharField(read_only=True)
 
     class Meta:

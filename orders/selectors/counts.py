@@ -42,7 +42,7 @@ class Bounded(int):
     def __str__(self) -> str:
         return f"{int(self)}+" if self.more else str(int(self))
 
-    def __add__(self, other: object) -> Bounded:  # type: ignore[override]
+    def __add__(self, other: object) -> Bounded:
         if not isinstance(other, int):
             return NotImplemented
         return Bounded(int(self) + int(other), self.more or getattr(other, "more", False))
@@ -128,7 +128,8 @@ def _day_start(day: date) -> datetime:
 
 def _where(user: Any, values: dict[str, Any], start: date | None, end: date | None):
     """SQL conditions and parameters on the hour counts for the user's tenants and filters."""
-    where, params = ["n <> 0"], []
+    where: list[str] = ["n <> 0"]
+    params: list[object] = []
     if not is_super_admin(user):
         where.append("tenant_id = ANY(%s)")
         params.append(visible_tenant_ids(user))

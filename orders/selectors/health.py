@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
-from connectors.models import Tenant
+from connectors.models import Tenant, TenantQuerySet
 from connectors.tenants.access import tenants_visible_to
 from orders.models import InboundEvent, LeverNote, NoteAttempt
 
@@ -50,7 +50,7 @@ _ERROR_OUTCOMES = (
 )
 
 
-def tenant_health(*, tenants: QuerySet[Tenant]) -> list[TenantHealth]:
+def tenant_health(*, tenants: TenantQuerySet) -> list[TenantHealth]:
     """Health of each tenant in `tenants` (already scoped to the user): one query in all."""
     inbound = InboundEvent.objects.filter(tenant=OuterRef("pk")).order_by("-received_at")
     last_error = NoteAttempt.objects.filter(
@@ -59,7 +59,8 @@ def tenant_health(*, tenants: QuerySet[Tenant]) -> list[TenantHealth]:
     failed_event = InboundEvent.objects.filter(
         tenant=OuterRef("pk"), state=InboundEvent.State.FAILED
     ).order_by("-received_at", "-id")
-    rows = (
+    # Tenants with the h_* annotations below, which the model's type does not know.
+    rows: QuerySet[Any] = (
         tenants.without_secrets()
         .annotate(
             h_webhook=Subquery(

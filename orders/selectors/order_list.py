@@ -113,10 +113,10 @@ class KnownCountPaginator(Paginator):
             or not self._exact
             or not isinstance(self.object_list, QuerySet)
         ):
-            return self._get_page(self.object_list[bottom:top], number, self)
+            return Page(self.object_list[bottom:top], number, self)
         rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
         rows.reverse()
-        return self._get_page(rows, number, self)
+        return Page(rows, number, self)
 
 
 @dataclass
@@ -153,8 +153,12 @@ def status_chart(*, user: Any, filterset: DashboardOrderFilter) -> Chart:
     start, end = chart_window(values, timezone.localdate())
     unit = chart_unit(start, end)
     if hour_counts_apply(values):
-        per_day = hour_day_counts(user=user, values=values, start=start, end=end)
-        return build_chart(per_day, start=start, end=end, unit=unit)
+        return build_chart(
+            hour_day_counts(user=user, values=values, start=start, end=end),
+            start=start,
+            end=end,
+            unit=unit,
+        )
     rows = list(
         order_queryset(
             user=user,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order, UserProfile
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +125,9 @@ def attention_items(tenant_ids: list[int]) -> list[Item]:
     return items
 
 
-def _body(user, new: list[Item], others: int) -> str:
+def _body(user: User, new: list[Item], others: int) -> str:
     base = settings.PUBLIC_BASE_URL
-    by_case: dict[tuple, list[Item]] = {}
+    by_case: dict[tuple[int | None, str, str], list[Item]] = {}
     for item in new:
         by_case.setdefault((item.order_id, item.case, item.tenant), []).append(item)
     lines = [

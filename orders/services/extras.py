@@ -15,7 +15,7 @@ from orders.models import LeverNote
 from orders.state import LEVER_STATUS
 
 EXTRA_KINDS = frozenset({LeverNote.Kind.TAG_ADD, LeverNote.Kind.TAG_REMOVE, LeverNote.Kind.STAGE})
-_PREFIX = {
+_PREFIX: dict[str, str] = {
     LeverNote.Kind.TAG_ADD: "Add tag: ",
     LeverNote.Kind.TAG_REMOVE: "Remove tag: ",
     LeverNote.Kind.STAGE: "Move to stage: ",

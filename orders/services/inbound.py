@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -73,7 +73,7 @@ class UnsignedTestsOverLimit(Exception):
 
 
 def lever_test_delivery_store(
-    *, tenant: WebhookTenant, body: dict, raw: str, verified: bool
+    *, tenant: WebhookTenant, body: dict[str, Any], raw: str, verified: bool
 ) -> WebhookResult:
     """Lever's Verify Connection test (`data` is {}): recorded, never acted on.
 
@@ -124,7 +124,7 @@ def _confirm_signature_token(tenant: WebhookTenant) -> None:
     webhook_tenant_confirmed(webhook_id=tenant.webhook_id)
 
 
-def _ignore_reason(tenant: Tenant | WebhookTenant, body: dict) -> str:
+def _ignore_reason(tenant: Tenant | WebhookTenant, body: dict[str, Any]) -> str:
     if not tenant.is_active:
         return "The tenant is inactive."
     if body.get("event") != STAGE_CHANGE:
@@ -149,7 +149,7 @@ def _is_stored(tenant: WebhookTenant, token: str, event_id: str | None) -> bool:
     return InboundEvent.objects.filter(same, tenant_id=tenant.pk).exists()
 
 
-def lever_webhook_store(*, tenant: WebhookTenant, body: dict, raw: str) -> WebhookResult:
+def lever_webhook_store(*, tenant: WebhookTenant, body: dict[str, Any], raw: str) -> WebhookResult:
     """Store a verified, validated webhook; duplicates (same token or id) are not stored."""
     token = body["token"]
     event_id = body.get("id") or None
@@ -437,7 +437,7 @@ def case_try_again(*, order: Order, actor: str) -> Order:
         raise TryAgainRefused(str(exc)) from None
 
 
-def inbound_events_sweep(*, now=None) -> list[int]:
+def inbound_events_sweep(*, now: datetime | None = None) -> list[int]:
     """Events nobody is working on: lost publishes, killed workers, due retries."""
     return outbox.sweep(INBOUND_JOB, now=now)
 

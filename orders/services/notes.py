@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -197,7 +198,9 @@ def _record(
     )
 
 
-def _send_one(note: LeverNote, client: LeverClient, task_id: str) -> Reschedule | None | bool:
+def _send_one(
+    note: LeverNote, client: LeverClient, task_id: str
+) -> Reschedule | Literal[True] | None:
     """Send the claimed `note`. True: delivered; Reschedule: try later; None: failed for good."""
     tenant = note.tenant
     started = timezone.now()
@@ -301,7 +304,7 @@ def _failed_attempt(
         "ambiguous": NoteAttempt.Outcome.AMBIGUOUS,
     }.get(kind, NoteAttempt.Outcome.PERMANENT)
     error = str(exc)
-    fields = {
+    fields: dict[str, Any] = {
         "lease_until": None,
         "last_error": error[:2000],
         "last_http_status": exc.status,
@@ -502,7 +505,7 @@ def notes_sweep(*, now: datetime | None = None) -> list[int]:
     outbox.fail_exhausted(NOTE_JOB, now, on_fail=_fail_exhausted)
     # The oldest stuck note of each group stands for the group (the task delivers the group's
     # head); a group whose note was re-enqueued within the lease is left to that copy.
-    heads: dict[tuple, int] = {}
+    heads: dict[tuple[Any, ...], int] = {}
     rows = (
         outbox.stuck(NOTE_JOB, now)
         .order_by("created_at", "id")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from connectors.backcheck.client import BackcheckClient
@@ -52,7 +53,8 @@ class InvalidOrderState(Exception):
 
 
 def callback_uri() -> str:
-    return settings.PUBLIC_BASE_URL + CALLBACK_PATH
+    base: str = settings.PUBLIC_BASE_URL
+    return base + CALLBACK_PATH
 
 
 # Submitting an order to Backcheck is a durable job (orders.outbox). The row stays `pending`
@@ -72,7 +74,7 @@ SUBMIT_JOB = JobKind(
 )
 
 
-def _cancel_failed_fields(reason: str) -> dict:
+def _cancel_failed_fields(reason: str) -> dict[str, Any]:
     return {"finished_at": timezone.now()}
 
 
@@ -435,7 +437,7 @@ def order_apply_screening(
             actor=actor,
         )
         now = timezone.now()
-        fields: dict = {"updated_at": now}
+        fields: dict[str, Any] = {"updated_at": now}
         if source in (StatusEvent.Source.CALLBACK, StatusEvent.Source.RECONCILE):
             fields["last_heard_at"] = now
         if decision.outcome == "applied":
@@ -696,7 +698,7 @@ def cancel_dismiss(*, request: CancelRequest, actor: str) -> None:
     OrderAction.objects.create(order_id=request.order_id, actor=actor, action="dismiss_cancel")
 
 
-def cancels_sweep(*, now=None) -> list[int]:
+def cancels_sweep(*, now: datetime | None = None) -> list[int]:
     """Order ids whose cancel request nobody is working on (lost publish, killed worker)."""
     ids = outbox.sweep(CANCEL_JOB, now=now, on_fail=_cancel_failed)
     return list(
@@ -742,7 +744,7 @@ def order_resync(*, order: Order, actor: str) -> None:
         )
 
 
-def orders_due_for_reconcile(*, now=None):
+def orders_due_for_reconcile(*, now: datetime | None = None) -> QuerySet[Order]:
     now = now or timezone.now()
     quiet_since = now - timedelta(seconds=settings.RECONCILE_AFTER_S)
     return (
@@ -772,6 +774,6 @@ def order_reconcile(*, order_id: int) -> Decision | None:
     )
 
 
-def orders_submit_sweep(*, now=None) -> list[int]:
+def orders_submit_sweep(*, now: datetime | None = None) -> list[int]:
     """Orders whose submission nobody is working on (lost publish, killed worker)."""
     return outbox.sweep(SUBMIT_JOB, now=now)

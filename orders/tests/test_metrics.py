@@ -37,7 +37,7 @@ def fresh_outbox_aggregates():
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_HOST="127.0.0.1")
+    return Client(headers={"host": "127.0.0.1"})
 
 
 @pytest.fixture

@@ -53,13 +53,13 @@ def test_gunicorn_and_django_read_one_setting_with_default_127_0_0_1(settings, m
 
 @pytest.mark.django_db
 def test_a_stranger_behind_the_proxy_cannot_lock_a_named_super_admin_out(super_admin):
-    stranger = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.66")
+    stranger = Client(REMOTE_ADDR=PROXY, headers={"x-forwarded-for": "198.51.100.66"})
     for _ in range(LOGIN_FAILURE_LIMIT):
         stranger.post("/login/", {"username": "root-admin", "password": "wrong-guess"})
     assert (
         stranger.post("/login/", {"username": "root-admin", "password": "pw-root-admin-1"})
     ).status_code == 429
-    owner = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="192.0.2.10")
+    owner = Client(REMOTE_ADDR=PROXY, headers={"x-forwarded-for": "192.0.2.10"})
     response = owner.post("/login/", {"username": "root-admin", "password": "pw-root-admin-1"})
     assert response.status_code == 302
 
@@ -67,9 +67,9 @@ def test_a_stranger_behind_the_proxy_cannot_lock_a_named_super_admin_out(super_a
 @pytest.mark.django_db
 def test_a_forged_forwarded_for_does_not_escape_the_throttle(super_admin):
     for n in range(LOGIN_FAILURE_LIMIT):
-        Client(REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").post(
+        Client(REMOTE_ADDR="203.0.113.5", headers={"x-forwarded-for": f"192.0.2.{n}"}).post(
             "/login/", {"username": "root-admin", "password": "wrong-guess"}
         )
-    forged = Client(REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.200")
+    forged = Client(REMOTE_ADDR="203.0.113.5", headers={"x-forwarded-for": "192.0.2.200"})
     response = forged.post("/login/", {"username": "root-admin", "password": "pw-root-admin-1"})
     assert response.status_code == 429

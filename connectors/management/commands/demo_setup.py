@@ -4,6 +4,7 @@ Lever and fake Backcheck servers that `scripts/run_portal.py` starts. Idempotent
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,7 +31,7 @@ def demo_ports() -> tuple[int, int]:
 class Command(BaseCommand):
     help = "Create (or reset) the demo super-admin and the demo tenant, and print the login."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_setup is for the local demo only (DJANGO_DEBUG is off).")
         required = ("DEMO_ADMIN_PASSWORD", "DEMO_LEVER_API_KEY", "DEMO_SIGNATURE_TOKEN")

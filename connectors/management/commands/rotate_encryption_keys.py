@@ -15,7 +15,7 @@ through as if it were a value, and nothing is half-rotated.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
@@ -49,17 +49,23 @@ def encrypted_columns() -> Iterator[tuple[Any, list[EncryptedSecretField]]]:
             yield model, fields
 
 
-def _raw_rows(model: Any, fields: list[EncryptedSecretField]) -> list[tuple]:
+def _column(field: EncryptedSecretField) -> str:
+    # Typed optional in django-stubs; set on every field of a model class (set_attributes_from_name).
+    return cast(str, field.column)
+
+
+def _raw_rows(model: Any, fields: list[EncryptedSecretField]) -> list[tuple[Any, ...]]:
     """(pk, row id or None, token, token, …) per row."""
     # Raw SQL: the ORM would decrypt on load, and rotation needs the stored tokens themselves.
     quote = connection.ops.quote_name
     row_id = _row_id_column(model)
-    columns = ", ".join([quote(row_id) if row_id else "NULL", *(quote(f.column) for f in fields)])
+    columns = ", ".join([quote(row_id) if row_id else "NULL", *(quote(_column(f)) for f in fields)])
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {pk}, {columns} FROM {table} ORDER BY {pk}")  # noqa: S608
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 class Command(BaseCommand):
@@ -134,7 +140,7 @@ class Command(BaseCommand):
                                 new = encrypt(
                                     plain, context=field.context, ring=ring, row_id=row_id
                                 )
-                                updates.append((field.column, token, new))
+                                updates.append((_column(field), token, new))
                         for column, old, new in updates:
                             # Conditional: a value rewritten meanwhile is already current.
                             with connection.cursor() as cursor:
