@@ -113,3 +113,39 @@ def email_attention() -> int:
     from orders.services.attention_mail import attention_emails_send
 
     return attention_emails_send()
+
+
+@shared_task(name="orders.purge_payloads")
+def purge_payloads() -> int:
+    """Blank raw webhook and callback bodies older than PAYLOAD_RETENTION_DAYS (batched)."""
+    from orders.services.lifecycle import payloads_purge
+
+    return payloads_purge()
+
+
+@shared_task(name="orders.erase_lever_deleted")
+def erase_lever_deleted() -> int:
+    """One job per active tenant: erase the candidates deleted in Lever since it last looked."""
+    from orders.services.lifecycle import tenants_for_deleted_check
+
+    ids = tenants_for_deleted_check()
+    for tenant_id in ids:
+        enqueue(erase_lever_deleted_for_tenant, tenant_id)
+    return len(ids)
+
+
+@shared_task(name="orders.erase_lever_deleted_for_tenant", bind=True)
+def erase_lever_deleted_for_tenant(
+    self, tenant_id: int, offset: str | None = None, started_at: float | None = None
+) -> None:
+    from orders.services.lifecycle import lever_deleted_erase
+
+    result = lever_deleted_erase(tenant_id=tenant_id, offset=offset, started_at=started_at)
+    if result is not None:
+        _again(
+            erase_lever_deleted_for_tenant,
+            result.countdown,
+            tenant_id,
+            result.offset,
+            result.started_at,
+        )
