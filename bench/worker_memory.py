@@ -167,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 fake.clear_requests()
                 samples.append((published, _memory(parent)["total"]))
-                print(f"{published} notes: {samples[-1][1]:.1f} MiB", flush=True)
+                print(
+                    f"{published} notes: {samples[-1][1]:.1f} MiB "
+                    f"({time.monotonic() - started:.0f} s)",
+                    flush=True,
+                )
             final = _memory(parent)
             wall = time.monotonic() - started
             assert final["pids"] == baseline["pids"], "a pool child was replaced during the run"
