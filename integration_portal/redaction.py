@@ -142,13 +142,13 @@ def _start_compactor() -> None:
 
 
 def _compact_when_quiet() -> None:
+    global _compacting
     while True:
         quiet_for = time.monotonic() - _last_registered
         if quiet_for < _SETTLE_S:
             time.sleep(_SETTLE_S - quiet_for)
             continue
         compact()
-        global _compacting
         with _lock:
             if time.monotonic() - _last_registered >= _SETTLE_S:
                 _compacting = False
