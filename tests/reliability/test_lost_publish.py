@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 
 from integration_portal.api_tokens.models import ApiToken
 from orders.models import CancelRequest, InboundEvent, LeverNote
+from tests.e2e.conftest import wait_until
 from tests.reliability.conftest import (
     FAST_ENV,
     free_port,
@@ -23,7 +24,6 @@ from tests.reliability.conftest import (
     record,
     stage_body,
 )
-from tests.e2e.conftest import wait_until
 
 pytestmark = [pytest.mark.e2e]
 
