@@ -13,8 +13,8 @@ measured in alternating rounds in the same process so that machine load hits the
 - 10,000 tenants: redaction on, every tenant's Lever API key, webhook signature token and
   Backcheck password registered (30,000 values).
 
-Target: a line with 10,000 tenants' secrets costs ≤ 1.5× the same line with redaction off.
-No database or Redis is used.
+Target: a line with 10,000 tenants' secrets costs ≤ 1.5× the same line with redaction off (gating
+in the full run; the smoke run reports it). No database or Redis is used.
 """
 
 from __future__ import annotations
@@ -137,7 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     report.row("redaction on, 0 secrets: µs per line", zero_us, "µs", off_us)
     report.row("redaction on, 10,000 tenants: µs per line", full_us, "µs", off_us)
     report.row("registering 30,000 secrets", register_s, "s")
-    report.check("10,000 tenants ≤ 1.5× off", full_us / off_us, "≤ 1.5", full_us <= 1.5 * off_us)
+    # Smoke mode (CI) reports the timing without gating on it, like the other benchmarks: a few
+    # thousand lines on a busy machine are too few to judge a ratio by.
+    report.check(
+        "10,000 tenants ≤ 1.5× off",
+        full_us / off_us,
+        "≤ 1.5",
+        full_us <= 1.5 * off_us,
+        gating=not args.smoke,
+    )
     line = redaction.redact(f"calling Lever with {first_secret}")
     report.check(
         "the first secret registered is still masked", 0, "masked", first_secret not in line
