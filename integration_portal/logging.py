@@ -126,25 +126,27 @@ class JsonFormatter(logging.Formatter):
             # RedactSecretsFilter has cleaned these already when it is on the handler.
             message = redact(message)
             exception = exception and redact(exception)
-        # Searched here: the context ids and extras. The time, level and logger name are the
-        # formatter's own.
-        searched: dict[str, Any] = {}
-        for name in CONTEXT_FIELDS:
-            value = getattr(record, name, None)
-            if value is None:
-                value = _vars[name].get()
-            if value is not None:
-                searched[name] = value
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                searched[key] = value
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": message,
         }
-        entry.update(_clean(searched))
+        # Searched here: the request id (the caller may choose it) and the extras. The time,
+        # level, logger name, task id (Celery's uuid) and tenant and order ids (primary keys)
+        # are the portal's own.
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is None:
+                value = _vars[name].get()
+            if value is not None:
+                entry[name] = _clean(value) if name == "request_id" else value
+        extras = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")
+        }
+        entry.update(_clean(extras))
         if exception:
             entry["exception"] = exception
         if record.stack_info:
