@@ -1,7 +1,7 @@
 """Benchmark: memory of one Celery worker (prefork, as production) delivering notes to Lever.
 
     .venv/bin/python -m bench.worker_memory            # 100,000 notes
-    .venv/bin/python -m bench.worker_memory --smoke    # 5,000 notes
+    .venv/bin/python -m bench.worker_memory --smoke    # 2,500 notes (about a minute)
 
 One worker process with its pool children delivers notes to the fake Lever (one tenant, a rate
 limit far above what the worker reaches, so that only the worker's own work is measured). Notes
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=2, help="pool processes")
     args = parser.parse_args(argv)
-    notes = args.notes or (5_000 if args.smoke else 100_000)
+    notes = args.notes or (2_500 if args.smoke else 100_000)
 
     env = harness.prepare(CELERY_WORKER_MAX_TASKS_PER_CHILD="1000000000")
     from connectors.lever.fake_server import FakeLever
