@@ -53,7 +53,7 @@ rehearse: $(VENV)/.dev
 # `bench` is the full set (~20 min); `bench-smoke` the short mode CI runs (correctness checks
 # gate, timings are reported; the whole list within 3 minutes). BENCH_SCRIPTS is the one list
 # both run: each entry is a module bench/NAME.py run as `python -m bench.NAME [--smoke]`.
-BENCH_SCRIPTS := webhook_ingest webhook_cpu lever_egress e2e_latency worker_throughput metrics_scrape
+BENCH_SCRIPTS := webhook_ingest webhook_cpu lever_egress e2e_latency worker_throughput metrics_scrape dashboard redaction worker_memory
 
 bench: $(VENV)/.dev
 	@rc=0; for b in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$b || rc=1; done; exit $$rc

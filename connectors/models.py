@@ -84,6 +84,8 @@ class Tenant(models.Model):
     # Names Lever last gave for its ids, so that pages show "Background Check" beside the id:
     # {"stages": {id: name}, "users": {id: name}}. A cache of Lever's lists, not a setting.
     lever_names = models.JSONField(default=dict, blank=True)
+    # Up to when Lever's list of deleted opportunities has been read (orders/services/lifecycle.py).
+    lever_deleted_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

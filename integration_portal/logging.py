@@ -118,28 +118,40 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, context ids, extras, exception."""
 
     def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        exception = record.exc_text
+        if not getattr(record, "_secrets_redacted", False):
+            # RedactSecretsFilter has cleaned these already when it is on the handler.
+            message = redact(message)
+            exception = exception and redact(exception)
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": message,
         }
+        # Searched here: the request id (the caller may choose it) and the extras. The time,
+        # level, logger name, task id (Celery's uuid) and tenant and order ids (primary keys)
+        # are the portal's own.
         for name in CONTEXT_FIELDS:
             value = getattr(record, name, None)
             if value is None:
                 value = _vars[name].get()
             if value is not None:
-                entry[name] = value
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            entry["exception"] = record.exc_text
+                entry[name] = _clean(value) if name == "request_id" else value
+        extras = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")
+        }
+        entry.update(_clean(extras))
+        if exception:
+            entry["exception"] = exception
         if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(_clean(entry), ensure_ascii=False, default=str)
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 class RequestIdMiddleware:

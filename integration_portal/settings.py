@@ -68,6 +68,16 @@ INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=10)
 SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=10)
 CANCEL_MAX_ATTEMPTS = env.int("CANCEL_MAX_ATTEMPTS", default=10)
 RECONCILE_AFTER_S = env.int("RECONCILE_AFTER_S", default=3600)
+# Raw webhook and callback bodies (candidate personal data) are blanked this many days after they
+# arrived, once processed (orders/services/lifecycle.py). Never below the webhook max age: a body
+# must outlive the time Lever may still deliver (or replay) the same event.
+PAYLOAD_RETENTION_DAYS = env.int("PAYLOAD_RETENTION_DAYS", default=30)
+if PAYLOAD_RETENTION_DAYS * 86400 < LEVER_WEBHOOK_MAX_AGE_S:
+    raise ImproperlyConfigured(
+        f"PAYLOAD_RETENTION_DAYS={PAYLOAD_RETENTION_DAYS} is below the webhook max age "
+        f"(LEVER_WEBHOOK_MAX_AGE_S={LEVER_WEBHOOK_MAX_AGE_S} s, "
+        f"{LEVER_WEBHOOK_MAX_AGE_S / 86400:g} days). Set it to at least that many days."
+    )
 # Lifetime of a credential intake link (connectors/tenants/intake.py).
 INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
 # Server key for the HMAC of per-order callback passwords (docs/CONTRACT.md). Its own setting, and
@@ -223,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Batched per account manager (at most one email each 15 minutes): orders.services.attention_mail
     "email-attention": {"task": "orders.email_attention", "schedule": 60.0},
+    # Data lifecycle (orders/services/lifecycle.py): retention of raw bodies, and erasure of
+    # candidates deleted in Lever.
+    "purge-payloads": {"task": "orders.purge_payloads", "schedule": 3600.0},
+    "erase-lever-deleted": {"task": "orders.erase_lever_deleted", "schedule": 3600.0},
 }
 
 if REDIS_URL:

@@ -1,7 +1,7 @@
 """Who a request carries, named once for type annotations.
 
 The portal uses Django's own User (AUTH_USER_MODEL is not swapped). Views behind
-`login_required` (or connectors.access.super_admin_required) take an AuthenticatedHttpRequest;
+`login_required` (or connectors.tenants.access.super_admin_required) take an AuthenticatedHttpRequest;
 code that also meets signed-out visitors takes an AnyUser.
 """
 

@@ -18,6 +18,9 @@ RECONCILE_ORDER = "orders.reconcile_order"
 SWEEP_OUTBOX = "orders.sweep_outbox"
 RECONCILE_QUIET_ORDERS = "orders.reconcile_quiet_orders"
 EMAIL_ATTENTION = "orders.email_attention"
+PURGE_PAYLOADS = "orders.purge_payloads"
+ERASE_LEVER_DELETED = "orders.erase_lever_deleted"
+ERASE_LEVER_DELETED_FOR_TENANT = "orders.erase_lever_deleted_for_tenant"
 
 
 def _countdown(countdown: float | None) -> float | None:
@@ -51,3 +54,22 @@ def cancel_order_later(order_id: int, *, countdown: float | None = None) -> None
 def reconcile_order_later(order_id: int) -> None:
     """Poll Backcheck for one order (orders.services.orders.order_reconcile)."""
     enqueue(RECONCILE_ORDER, order_id)
+
+
+def erase_lever_deleted_for_tenant_later(
+    tenant_id: int,
+    offset: str | None = None,
+    started_at: float | None = None,
+    *,
+    countdown: float | None = None,
+) -> None:
+    """Read one tenant's deleted opportunities from Lever and erase the candidates the portal
+    knows (orders.services.lifecycle.lever_deleted_erase); `offset` and `started_at` resume a
+    run the rate limiter stopped."""
+    enqueue(
+        ERASE_LEVER_DELETED_FOR_TENANT,
+        tenant_id,
+        offset,
+        started_at,
+        countdown=_countdown(countdown),
+    )

@@ -7,6 +7,8 @@
   one row per delivery attempt; `NoteAttemptTally` their running totals for /metrics.
 
 History is never deleted: every foreign key into it is PROTECT, and the admin allows no delete.
+What is erased is candidate personal data, never a row (orders/services/lifecycle.py): raw bodies
+after PAYLOAD_RETENTION_DAYS, and names, emails, phones and bodies of candidates deleted in Lever.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class InboundEvent(models.Model):
     requeued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # When `raw_body` was blanked (retention or erasure, orders/services/lifecycle.py).
+    body_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -79,7 +83,15 @@ class InboundEvent(models.Model):
                 name="inbound_unique_lever_event_id",
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="inbound_state_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="inbound_state_due"),
+            # The retention sweep reads only the bodies still kept, oldest first.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(body_erased_at__isnull=True),
+                name="inbound_body_kept",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} #{self.pk} ({self.event_type}, {self.state})"
@@ -149,6 +161,8 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     last_heard_at = models.DateTimeField(null=True, blank=True)  # last callback or reconcile
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The opportunity was deleted in Lever and the candidate's personal data erased here.
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -16,6 +16,11 @@ from celery import shared_task
 from orders import jobs
 from orders.services.attention_mail import attention_emails_send
 from orders.services.inbound import inbound_events_sweep, inbound_process
+from orders.services.lifecycle import (
+    lever_deleted_erase,
+    payloads_purge,
+    tenants_for_deleted_check,
+)
 from orders.services.notes import notes_deliver, notes_sweep
 from orders.services.orders import (
     cancels_sweep,
@@ -104,3 +109,29 @@ def reconcile_quiet_orders() -> int:
 def email_attention() -> int:
     """Email account managers about cases of their tenants that need attention (batched)."""
     return attention_emails_send()
+
+
+@shared_task(name=jobs.PURGE_PAYLOADS)
+def purge_payloads() -> int:
+    """Blank raw webhook and callback bodies older than PAYLOAD_RETENTION_DAYS (batched)."""
+    return payloads_purge()
+
+
+@shared_task(name=jobs.ERASE_LEVER_DELETED)
+def erase_lever_deleted() -> int:
+    """One job per active tenant: erase the candidates deleted in Lever since it last looked."""
+    ids = tenants_for_deleted_check()
+    for tenant_id in ids:
+        jobs.erase_lever_deleted_for_tenant_later(tenant_id)
+    return len(ids)
+
+
+@shared_task(name=jobs.ERASE_LEVER_DELETED_FOR_TENANT)
+def erase_lever_deleted_for_tenant(
+    tenant_id: int, offset: str | None = None, started_at: float | None = None
+) -> None:
+    result = lever_deleted_erase(tenant_id=tenant_id, offset=offset, started_at=started_at)
+    if result is not None:
+        jobs.erase_lever_deleted_for_tenant_later(
+            tenant_id, result.offset, result.started_at, countdown=result.countdown
+        )

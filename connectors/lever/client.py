@@ -107,6 +107,18 @@ class Opportunity:
 
 
 @dataclass(frozen=True)
+class DeletedOpportunity:
+    id: str
+    deleted_at: int | None  # epoch ms
+
+
+@dataclass(frozen=True)
+class DeletedPage:
+    items: list[DeletedOpportunity]
+    next: str | None  # Lever's `next` token, for `offset`; None on the last page
+
+
+@dataclass(frozen=True)
 class Stage:
     id: str
     text: str
@@ -412,6 +424,35 @@ class LeverClient:
             _parse_note(item)
             for item in self._get_all(f"opportunities/{_seg(opportunity_id)}/notes", "notes")
         ]
+
+    def deleted_opportunities_page(
+        self, *, deleted_since_ms: int | None, offset: str | None = None
+    ) -> DeletedPage:
+        """One page of Lever's list of deleted opportunities (docs/LEVER.md, Data lifecycle).
+
+        Page by page, so that a caller stopped by the rate limiter resumes at `offset` instead of
+        reading the whole list again. A key without the permission gets a 403 (`HttpError`).
+        """
+        params: dict[str, Any] = {"limit": PAGE_LIMIT}
+        if deleted_since_ms is not None:
+            params["deleted_at_start"] = int(deleted_since_ms)
+        if offset:
+            params["offset"] = offset
+        response = self._request("GET", "opportunities/deleted", params=params)
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise _shape_error("deleted opportunities", response)
+        items = [
+            DeletedOpportunity(id=item["id"], deleted_at=_int_or_none(item.get("deletedAt")))
+            for item in body["data"]
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
+        ]
+        token = body.get("next")
+        if not body.get("hasNext") or not isinstance(token, str) or not token:
+            token = None
+        elif token == offset:
+            raise _shape_error("deleted opportunities (pagination repeats itself)", response)
+        return DeletedPage(items=items, next=token)
 
     # -- writes -----------------------------------------------------------------------------
     def create_note(

@@ -455,6 +455,10 @@ LEVER_FORBIDDEN = {
         "Lever refused to post notes as the chosen note author (403): notes are posted without "
         "an author."
     ),
+    "deleted_opportunities": (
+        "The Lever API key cannot list deleted opportunities (403): candidates deleted in Lever "
+        "keep their names, emails and phones here (docs/RUNBOOK.md)."
+    ),
 }
 
 

@@ -112,3 +112,11 @@ def test_production_without_a_metrics_token_refuses_to_start_naming_it(tmp_path)
 def test_production_with_metrics_off_needs_no_metrics_token(tmp_path):
     proc = start(tmp_path, METRICS_TOKEN=None, METRICS_ENABLED="false")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_payload_retention_shorter_than_the_webhook_max_age_refuses_to_start(tmp_path):
+    proc = start(tmp_path, PAYLOAD_RETENTION_DAYS="13")
+    assert proc.returncode != 0
+    message = proc.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in message and "PAYLOAD_RETENTION_DAYS=13" in message
+    assert start(tmp_path, PAYLOAD_RETENTION_DAYS="14").returncode == 0

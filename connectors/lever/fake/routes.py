@@ -96,12 +96,24 @@ def api(
             if posting is None:
                 raise _not_found(f"postings {parts[1]}")
             return 200, {"data": posting}
+        if parts == ["opportunities", "deleted"] and method == "GET":
+            return 200, fake._page(_deleted_since(account, query), query)
         if len(parts) >= 2 and parts[0] == "opportunities":
             opp = account["opportunities"].get(parts[1])
             if opp is None:
                 raise _not_found(f"opportunities {parts[1]}")
             return _opportunity_route(fake, account, opp, method, parts[2:], query, body)
     raise _not_found("Route")
+
+
+def _deleted_since(account: Json, query: Query) -> list[Json]:
+    """Deleted opportunities, oldest first, from `deleted_at_start` (epoch ms) if given."""
+    start_text = (query.get("deleted_at_start") or [""])[0]
+    if start_text and not start_text.isdigit():
+        raise ApiError(400, "BadRequestError", "deleted_at_start must be a timestamp in ms")
+    start = int(start_text) if start_text else None
+    deleted: list[Json] = account.get("deleted", [])
+    return [d for d in deleted if start is None or d["deletedAt"] >= start]
 
 
 def _opportunity_route(

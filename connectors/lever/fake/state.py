@@ -245,6 +245,21 @@ class LeverState(FaultsAndLog):
             account["notes"][opp_id] = []
             return opp_id
 
+    def delete_opportunity(self, api_key: str, opportunity_id: str) -> None:
+        """Delete the opportunity as a Lever user would: GET /opportunities/{id} answers 404
+        from now on, and GET /opportunities/deleted lists it."""
+        with self.lock:
+            account = self._account(api_key)
+            opp = account["opportunities"].pop(opportunity_id)
+            account.setdefault("deleted", []).append(
+                {
+                    "id": opp["id"],
+                    "deletedAt": _now_ms(),
+                    "deletedBy": None,
+                    "contact": opp["contact"],
+                }
+            )
+
     @staticmethod
     def _stage_index(account: Json, stage_id: str) -> int | None:
         for index, stage in enumerate(account["stages"]):

@@ -20,6 +20,7 @@ from connectors.lever.client import (
     User,
 )
 from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
+from connectors.lever.fake.state import forbidden_rule
 from connectors.lever.ratelimit import LocalLimiter
 from connectors.models import LEVER_BASE_URL_PRESETS
 from tests.support.factories import TenantFactory
@@ -421,3 +422,33 @@ def test_the_fake_serves_top_level_archived_fields_when_asked(fake, client):
     with LeverClient(base_url=fake.base_url, api_key=key, limiter=LocalLimiter()) as lever:
         opp = lever.get_opportunity(opp_id)
     assert opp.archived == {"archivedAt": 9, "reason": "hired"}
+
+
+def test_deleted_opportunities_are_read_page_by_page_from_a_time(fake, api_key, client):
+    kept = fake.add_opportunity(api_key, name="Kept", emails=["k@example.com"])
+    gone = [fake.add_opportunity(api_key, name=f"Gone {i}", emails=[]) for i in range(3)]
+    for opp in gone:
+        fake.delete_opportunity(api_key, opp)
+    with pytest.raises(HttpError) as missing:
+        client.get_opportunity(gone[0])
+    assert missing.value.status == 404
+    assert client.get_opportunity(kept).id == kept
+
+    fake.max_page_size = 2
+    first = client.deleted_opportunities_page(deleted_since_ms=None)
+    assert [d.id for d in first.items] == gone[:2] and first.next
+    assert all(isinstance(d.deleted_at, int) for d in first.items)
+    second = client.deleted_opportunities_page(deleted_since_ms=None, offset=first.next)
+    assert [d.id for d in second.items] == gone[2:] and second.next is None
+
+    later = fake.accounts[api_key]["deleted"][-1]["deletedAt"] + 1
+    assert client.deleted_opportunities_page(deleted_since_ms=later).items == []
+    paths = [r["path"] for r in fake.requests_for(api_key) if "deleted" in r["path"]]
+    assert f"deleted_at_start={later}" in paths[-1] and "limit=100" in paths[-1]
+
+
+def test_a_key_without_the_deleted_list_permission_gets_a_403(fake, client, api_key):
+    fake.accounts[api_key]["forbidden"] = [forbidden_rule("GET /opportunities/deleted")]
+    with pytest.raises(HttpError) as refused:
+        client.deleted_opportunities_page(deleted_since_ms=None)
+    assert refused.value.status == 403
