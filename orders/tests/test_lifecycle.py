@@ -21,7 +21,7 @@ from orders.services.lifecycle import (
     payloads_purge,
 )
 from orders.tasks import cancel_order, erase_lever_deleted, process_inbound, purge_payloads
-from orders.tests.wired import stage_change, submitted_order
+from tests.support.wired import stage_change, submitted_order
 
 pytestmark = pytest.mark.django_db
 
