@@ -15,7 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Case, Exists, F, Q, When
+from django.db.models import F, Q
 
 from connectors.fields import EncryptedSecretField
 from connectors.models import Package, Tenant
@@ -337,13 +337,10 @@ class NoteAttempt(models.Model):
         # No savepoint of its own inside a caller's transaction (two round trips fewer per
         # attempt): an error here propagates and rolls back the caller's transaction with it.
         with transaction.atomic(savepoint=False):
+            retry = NoteAttempt.objects.filter(note_id=self.note_id).exists()
             super().save(*args, **kwargs)
-            # A retry is an attempt after its note's first: the tally's own UPDATE asks (one
-            # statement rather than a query before the insert).
             NoteAttemptTally.count(
-                outcome=self.outcome,
-                duration_ms=self.duration_ms or 0,
-                earlier=NoteAttempt.objects.filter(note_id=self.note_id).exclude(pk=self.pk),
+                outcome=self.outcome, duration_ms=self.duration_ms or 0, retry=retry
             )
 
 
@@ -464,14 +461,13 @@ class NoteAttemptTally(models.Model):
         return cls.INF
 
     @classmethod
-    def count(cls, *, outcome: str, duration_ms: int, earlier: models.QuerySet) -> None:
-        """Add one attempt, a retry when `earlier` (its note's other attempts) has rows. Call
-        inside the transaction that stores it."""
+    def count(cls, *, outcome: str, duration_ms: int, retry: bool) -> None:
+        """Add one attempt. Call inside the transaction that stores it."""
         row = cls.objects.filter(outcome=outcome, le=cls.bucket(duration_ms))
         add = {
             "attempts": F("attempts") + 1,
             "total_ms": F("total_ms") + duration_ms,
-            "retries": F("retries") + Case(When(Exists(earlier), then=1), default=0),
+            "retries": F("retries") + int(retry),
         }
         if row.update(**add):
             return
@@ -482,7 +478,7 @@ class NoteAttemptTally(models.Model):
                     le=cls.bucket(duration_ms),
                     attempts=1,
                     total_ms=duration_ms,
-                    retries=int(earlier.exists()),
+                    retries=int(retry),
                 )
         except IntegrityError:  # another transaction created the row first: add to it
             row.update(**add)
