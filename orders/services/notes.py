@@ -160,7 +160,7 @@ def extras_enqueue(
 
 def _head(note: LeverNote) -> LeverNote | None:
     head = _group(note).filter(state__in=_UNFINISHED).order_by("created_at", "id").first()
-    if head is not None and LeverNote.tenant.is_cached(note):
+    if head is not None and head.tenant_id == note.tenant_id and LeverNote.tenant.is_cached(note):
         # A group is one tenant's: the tenant already loaded (and its secrets decrypted) serves
         # the head too, instead of a query when sending reads `head.tenant`.
         head.tenant = note.tenant
