@@ -250,11 +250,12 @@ class GuardedAdapter(HTTPAdapter):
 
 
 # Connections are kept per process and reused by every client (docs/PERFORMANCE.md §2): a new
-# TCP (and TLS) connection per call cost more CPU than the call. A pool holds connections of one
-# scheme, host and port, each opened through the guard above. The pools are per process (a
-# forked child starts with none, never sharing its parent's sockets) and per outbound rule, so a
-# connection opened while private addresses were allowed is never used once they are not. Only
-# connections are shared: cookies, auth and headers stay with each client and each request.
+# TCP (and TLS) connection per call spends a handshake's CPU and round trips on every note. A
+# pool holds connections of one scheme, host and port, each opened through the guard above. The
+# pools are per process (a forked child starts with none, never sharing its parent's sockets) and
+# per outbound rule, so a connection opened while private addresses were allowed is never used
+# once they are not. Only connections are shared: cookies, auth and headers stay with each client
+# and each request.
 KEEPALIVE_IDLE_S = 10.0
 POOL_HOSTS = 20  # hosts (scheme, host, port) kept per process
 POOL_CONNECTIONS_PER_HOST = 32  # idle connections kept per host (threads of a web process)
