@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -209,11 +211,32 @@ class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
     pass
 
 
-class _GuardedHTTPPool(HTTPConnectionPool):
+class _IdleLimitMixin:
+    """Reuse a kept-alive connection only while it has been idle less than KEEPALIVE_IDLE_S.
+
+    Past that, the connection is closed and the next request opens a new one, which resolves and
+    checks the host again (`_GuardedConnectionMixin`) and does not race a server closing its idle
+    side. (urllib3 itself already drops a connection the server has visibly closed.)
+    """
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        idle_since = getattr(conn, "idle_since", None)
+        if idle_since is not None and time.monotonic() - idle_since > KEEPALIVE_IDLE_S:
+            conn.close()  # reconnects, through the guard, on its next request
+        return conn
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.idle_since = time.monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _GuardedHTTPPool(_IdleLimitMixin, HTTPConnectionPool):
     ConnectionCls = GuardedHTTPConnection
 
 
-class _GuardedHTTPSPool(HTTPSConnectionPool):
+class _GuardedHTTPSPool(_IdleLimitMixin, HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 
@@ -224,6 +247,58 @@ class GuardedAdapter(HTTPAdapter):
             "http": _GuardedHTTPPool,
             "https": _GuardedHTTPSPool,
         }
+
+
+# Connections are kept per process and reused by every client (docs/PERFORMANCE.md §2): a new
+# TCP (and TLS) connection per call spends a handshake's CPU and round trips on every note. A
+# pool holds connections of one scheme, host and port, each opened through the guard above. The
+# pools are per process (a forked child starts with none, never sharing its parent's sockets) and
+# per outbound rule, so a connection opened while private addresses were allowed is never used
+# once they are not. Only connections are shared: cookies, auth and headers stay with each client
+# and each request.
+KEEPALIVE_IDLE_S = 10.0
+POOL_HOSTS = 20  # hosts (scheme, host, port) kept per process
+POOL_CONNECTIONS_PER_HOST = 32  # idle connections kept per host (threads of a web process)
+_adapters: dict[tuple[int, bool], GuardedAdapter] = {}
+_adapters_lock = threading.Lock()
+
+
+def _shared_adapter() -> GuardedAdapter:
+    key = (os.getpid(), outbound.allow_private())
+    adapter = _adapters.get(key)
+    if adapter is None:
+        with _adapters_lock:
+            adapter = _adapters.get(key)
+            if adapter is None:
+                # No automatic retries anywhere: a silently retried POST could create a second
+                # note.
+                adapter = GuardedAdapter(
+                    max_retries=Retry(total=0, connect=0, read=0, redirect=0),
+                    pool_connections=POOL_HOSTS,
+                    pool_maxsize=POOL_CONNECTIONS_PER_HOST,
+                )
+                _adapters[key] = adapter
+    return adapter
+
+
+def close_connections() -> None:
+    """Close this process's kept-alive connections (tests; a process about to exit)."""
+    with _adapters_lock:
+        adapters = list(_adapters.values())
+        _adapters.clear()
+    for adapter in adapters:
+        adapter.close()
+
+
+def _forget_parent_connections() -> None:
+    # In a forked child the parent's sockets must not be used (both would read one stream); the
+    # lock may have been held by another thread at fork time, so both are simply replaced.
+    global _adapters_lock
+    _adapters.clear()
+    _adapters_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 class HttpClient:
@@ -246,8 +321,7 @@ class HttpClient:
             read_timeout if read_timeout is not None else settings.HTTP_READ_TIMEOUT_S,
         )
         self.session = requests.Session()
-        # No automatic retries anywhere: a silently retried POST could create a second note.
-        adapter = GuardedAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0))
+        adapter = _shared_adapter()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.trust_env = False  # no surprise proxies from the environment
@@ -257,7 +331,8 @@ class HttpClient:
         )
 
     def close(self) -> None:
-        self.session.close()
+        # Not `session.close()`: that would close the process's shared connections too.
+        self.session.cookies.clear()
 
     def __enter__(self) -> HttpClient:
         return self

@@ -348,7 +348,9 @@ class NoteAttempt(models.Model):
         if not self._state.adding:
             super().save(*args, **kwargs)
             return
-        with transaction.atomic():
+        # No savepoint of its own inside a caller's transaction (two round trips fewer per
+        # attempt): an error here propagates and rolls back the caller's transaction with it.
+        with transaction.atomic(savepoint=False):
             retry = NoteAttempt.objects.filter(note_id=self.note_id).exists()
             super().save(*args, **kwargs)
             NoteAttemptTally.count(

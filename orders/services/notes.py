@@ -160,7 +160,12 @@ def extras_enqueue(
 
 
 def _head(note: LeverNote) -> LeverNote | None:
-    return _group(note).filter(state__in=_UNFINISHED).order_by("created_at", "id").first()
+    head = _group(note).filter(state__in=_UNFINISHED).order_by("created_at", "id").first()
+    if head is not None and head.tenant_id == note.tenant_id and LeverNote.tenant.is_cached(note):
+        # A group is one tenant's: the tenant already loaded (and its secrets decrypted) serves
+        # the head too, instead of a query when sending reads `head.tenant`.
+        head.tenant = note.tenant
+    return head
 
 
 def _block_behind(note: LeverNote) -> None:
