@@ -44,7 +44,7 @@ from connectors.crypto import Secret
 from connectors.models import IntakeLink, Tenant
 from connectors.tenants.access import scope_to_user
 from connectors.tenants.audit import Actor, actor_fields, record_tenant_action
-from connectors.tenants.services import clean_secret, tenant_set_secret
+from connectors.tenants.credentials import clean_secret, tenant_set_secret
 from integration_portal.users import AnyUser
 
 logger = logging.getLogger(__name__)
