@@ -68,7 +68,7 @@ INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=10)
 SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=10)
 CANCEL_MAX_ATTEMPTS = env.int("CANCEL_MAX_ATTEMPTS", default=10)
 RECONCILE_AFTER_S = env.int("RECONCILE_AFTER_S", default=3600)
-# Lifetime of a credential intake link (connectors/tenants/intake.py).
+# Lifetime of a credential intake link (connectors/tenants/intake_links.py).
 INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
 # Server key for the HMAC of per-order callback passwords (docs/CONTRACT.md). Its own setting, and
 # required in production, so that rotating DJANGO_SECRET_KEY never locks out every open order;
