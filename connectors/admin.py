@@ -1,9 +1,9 @@
 """Django admin for tenants, packages and the audit trail — super-admins only.
 
 Secrets are never editable here and are shown masked (`••••` + last 4); they are set on the
-tenant pages or with `manage.py tenants set-secret`. Edits go through connectors.tenants.services so the
-admin validates and audits exactly like the portal. Tenants are deactivated, not deleted: their
-orders and history must stay.
+tenant pages or with `manage.py tenants set-secret`. Edits go through connectors/tenants/
+(services.py, packages.py, validation.py) so the admin validates and audits exactly like the
+portal. Tenants are deactivated, not deleted: their orders and history must stay.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from connectors.models import LEVER_BASE_URL_PRESETS, Package, Tenant, TenantAuditEntry
-from connectors.tenants import services
+from connectors.tenants import packages, services, validation
 
 if TYPE_CHECKING:
     # Generic in django-stubs only: at runtime these classes take no type arguments (the
@@ -79,7 +79,7 @@ class TenantAdminForm(_TenantForm):
 
     class Meta:
         model = Tenant
-        fields = ("slug", *services.TENANT_SETTINGS)
+        fields = ("slug", *validation.TENANT_SETTINGS)
 
     def clean_lever_base_url(self) -> str:
         # Like the set-up page: Lever's presets only; a custom URL is `tenants set-url`'s job.
@@ -100,11 +100,11 @@ class TenantAdminForm(_TenantForm):
             return data
         try:
             if self.instance.pk is None and "slug" in data:
-                services.clean_new_slug(data["slug"])
-            settings = {key: data[key] for key in services.TENANT_SETTINGS if key in data}
-            data.update(services.clean_tenant_settings(settings))
+                validation.clean_new_slug(data["slug"])
+            settings = {key: data[key] for key in validation.TENANT_SETTINGS if key in data}
+            data.update(validation.clean_tenant_settings(settings))
             instance = self.instance if self.instance.pk is not None else None
-            services.clean_tenant_extras(
+            validation.clean_tenant_extras(
                 tenant=instance, values={k: data[k] for k in settings if k in data}
             )
         except ValidationError as exc:
@@ -135,9 +135,9 @@ class PackageAdminForm(_PackageForm):
         tenant = data.get("tenant") or getattr(self.instance, "tenant", None)
         if self.errors or tenant is None:
             return data
-        values = {key: data[key] for key in services.PACKAGE_SETTINGS if key in data}
+        values = {key: data[key] for key in packages.PACKAGE_SETTINGS if key in data}
         try:
-            data.update(services.clean_package_values(tenant, values, exclude_pk=self.instance.pk))
+            data.update(packages.clean_package_values(tenant, values, exclude_pk=self.instance.pk))
         except ValidationError as exc:
             self._update_errors(exc)  # type: ignore[attr-defined]
         return data
@@ -161,7 +161,7 @@ class TenantAdmin(SuperAdminOnly, _TenantAdmin):
     list_display = ("name", "slug", "is_active", "lever_api_key_masked", "last_check_at")
     list_filter = ("is_active", "piecemeal", "cma")
     search_fields = ("name", "slug")
-    settings_fields = tuple(services.TENANT_SETTINGS)
+    settings_fields = tuple(validation.TENANT_SETTINGS)
     readonly_fields = (
         "webhook_url",
         "lever_api_key_masked",
@@ -229,21 +229,21 @@ class PackageAdmin(SuperAdminOnly, _PackageAdmin):
 
     def save_model(self, request: HttpRequest, obj: Package, form: Any, change: bool) -> None:
         data = form.cleaned_data
-        values = {key: data[key] for key in services.PACKAGE_SETTINGS}
+        values = {key: data[key] for key in packages.PACKAGE_SETTINGS}
         if change:
             current = Package.objects.get(pk=obj.pk)
-            services.package_update(package=current, actor=self.staff_user(request), **values)
+            packages.package_update(package=current, actor=self.staff_user(request), **values)
         else:
-            obj.pk = services.package_add(
+            obj.pk = packages.package_add(
                 tenant=data["tenant"], actor=self.staff_user(request), **values
             ).pk
 
     def delete_model(self, request: HttpRequest, obj: Package) -> None:
-        services.package_remove(package=obj, actor=self.staff_user(request))
+        packages.package_remove(package=obj, actor=self.staff_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Package]) -> None:
         for package in queryset:
-            services.package_remove(package=package, actor=self.staff_user(request))
+            packages.package_remove(package=package, actor=self.staff_user(request))
 
 
 @admin.register(TenantAuditEntry)

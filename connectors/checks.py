@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from connectors.models import Tenant
-from connectors.tenants.services import tenant_record_check, tenant_record_lever_names
+from connectors.tenants.health import tenant_record_check, tenant_record_lever_names
 from integration_portal.redaction import redact
 
 logger = logging.getLogger(__name__)

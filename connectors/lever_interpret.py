@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING
 
 from connectors.http import HttpError
 from connectors.lever.client import LeverClient, Opportunity
-from connectors.tenants.services import (
-    tenant_lever_permission_clear,
-    tenant_lever_permission_warn,
-)
+from connectors.tenants.health import tenant_lever_permission_clear, tenant_lever_permission_warn
 
 if TYPE_CHECKING:
     from connectors.models import Tenant

@@ -176,8 +176,9 @@ class IntakeLinkQuerySet(models.QuerySet["IntakeLink"]):
 class IntakeLink(models.Model):
     """A single-use, expiring link through which a customer types in their Lever credentials.
 
-    Only an HMAC of the link's token is stored (connectors/tenants/intake.py says under which key), so a
-    database dump does not hand out usable links. Services live in connectors/tenants/intake.py.
+    Only an HMAC of the link's token is stored (connectors/tenants/intake_links.py says under
+    which key), so a database dump does not hand out usable links. Services live in
+    connectors/tenants/intake_links.py and intake_submit.py.
     """
 
     OPEN = "open"

@@ -21,7 +21,7 @@ from connectors.checks import tenant_check
 from connectors.forms import ManagersForm, PackageForm, SecretForm, TenantForm, add_service_errors
 from connectors.lever.checks import lever_directory
 from connectors.models import SECRET_FIELDS, Tenant
-from connectors.tenants import selectors, services
+from connectors.tenants import credentials, health, packages, selectors, services
 from connectors.tenants.access import is_super_admin, super_admin_required
 from integration_portal.users import AuthenticatedHttpRequest
 
@@ -121,7 +121,7 @@ def _lever_pickers(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
         if request.GET.get("refresh") and tenant.lever_api_key:
             directory = lever_directory(tenant)
             result["problem"] = directory.problem
-            services.tenant_record_lever_names(
+            health.tenant_record_lever_names(
                 tenant=tenant,
                 stages={s.id: s.text for s in directory.stages or []},
                 users={u.id: u.name for u in directory.users or []},
@@ -165,7 +165,7 @@ def tenant_secret(request: AuthenticatedHttpRequest, slug: str, name: str) -> Ht
     if request.method == "POST" and request.POST.get("action") == "retire":
         if name != "lever-signature-token":
             raise Http404("Only the signature token has a previous value.")
-        retired = services.tenant_retire_previous_token(tenant=tenant, actor=request.user)
+        retired = credentials.tenant_retire_previous_token(tenant=tenant, actor=request.user)
         messages.success(
             request,
             "The previous signature token is retired; only the current one verifies now."
@@ -175,7 +175,7 @@ def tenant_secret(request: AuthenticatedHttpRequest, slug: str, name: str) -> Ht
         return redirect("tenant-detail", slug=tenant.slug)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.tenant_set_secret(
+            changed = credentials.tenant_set_secret(
                 tenant=tenant, actor=request.user, name=name, value=form.cleaned_data["value"]
             )
         except ValidationError as exc:
@@ -220,7 +220,7 @@ def tenant_packages(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
             if package is None:
                 raise Http404("No such package.")
             if action == "remove":
-                services.package_remove(package=package, actor=request.user)
+                packages.package_remove(package=package, actor=request.user)
                 messages.success(request, f"Package {package.code} removed.")
                 return redirect("tenant-packages", slug=tenant.slug)
         if action == "add":
@@ -233,12 +233,12 @@ def tenant_packages(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
         if form.is_valid():
             try:
                 if package is None:
-                    created = services.package_add(
+                    created = packages.package_add(
                         tenant=tenant, actor=request.user, **form.cleaned_data
                     )
                     messages.success(request, f"Package {created.code} added.")
                 else:
-                    services.package_update(
+                    packages.package_update(
                         package=package, actor=request.user, **form.cleaned_data
                     )
                     messages.success(request, f"Package {package.code} saved.")

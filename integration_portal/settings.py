@@ -78,7 +78,7 @@ if PAYLOAD_RETENTION_DAYS * 86400 < LEVER_WEBHOOK_MAX_AGE_S:
         f"(LEVER_WEBHOOK_MAX_AGE_S={LEVER_WEBHOOK_MAX_AGE_S} s, "
         f"{LEVER_WEBHOOK_MAX_AGE_S / 86400:g} days). Set it to at least that many days."
     )
-# Lifetime of a credential intake link (connectors/tenants/intake.py).
+# Lifetime of a credential intake link (connectors/tenants/intake_links.py).
 INTAKE_LINK_TTL_HOURS = env.int("INTAKE_LINK_TTL_HOURS", default=72)
 # Server key for the HMAC of per-order callback passwords (docs/CONTRACT.md). Its own setting, and
 # required in production, so that rotating DJANGO_SECRET_KEY never locks out every open order;

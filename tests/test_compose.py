@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -97,9 +96,9 @@ def test_every_variable_gunicorn_reads_is_listed_in_env_example():
 def rehearsal_commands() -> dict[str, list[str]]:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("rehearse", ROOT / "scripts" / "rehearse.py")
+    path = ROOT / "scripts" / "rehearsal" / "commands.py"
+    spec = importlib.util.spec_from_file_location("rehearsal_commands", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("rehearse", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return {
         "migrate": module.MIGRATE_COMMAND,

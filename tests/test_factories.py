@@ -78,7 +78,7 @@ def test_each_factory_builds_a_row_that_passes_model_validation():
 
 @pytest.mark.django_db
 def test_the_clear_values_of_a_token_and_a_link_match_what_is_stored():
-    from connectors.tenants.intake import intake_token_digest
+    from connectors.tenants.intake_links import intake_token_digest
     from integration_portal.api_tokens.models import token_digest
 
     token = factories.ApiTokenFactory()

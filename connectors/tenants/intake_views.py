@@ -27,7 +27,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors.models import IntakeLink, Tenant
-from connectors.tenants import intake
+from connectors.tenants import intake_links, intake_submit
 from connectors.tenants.access import tenant_get_for_user
 from integration_portal import proxies
 from integration_portal.redaction import register_secret
@@ -126,7 +126,7 @@ def _page(request: HttpRequest, link: IntakeLink, form: IntakeForm, **extra: Any
 @sensitive_post_parameters(*SECRET_POST_FIELDS)
 @csrf_exempt  # CSRF is enforced inside, by `_intake_page`, once the token is masked in logs
 def intake_page(request: HttpRequest, token: str) -> HttpResponse:
-    link = intake.intake_link_get_by_token(token=token)
+    link = intake_links.intake_link_get_by_token(token=token)
     if link is not None:
         # A live token is as good as a password until used: mask it in any log line of this
         # process (Django's request and CSRF loggers print the path of every refusal).
@@ -142,8 +142,8 @@ def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -
     ip = client_ip(request)
     if request.method == "POST":
         try:
-            wait = intake.intake_rate_limit_hit(ip=ip, token=token)
-        except intake.RateLimitUnavailable:
+            wait = intake_submit.intake_rate_limit_hit(ip=ip, token=token)
+        except intake_submit.RateLimitUnavailable:
             # Fail closed: an unmetered credential form is worse than a short outage.
             response = render(
                 request,
@@ -181,13 +181,13 @@ def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -
     if not form.is_valid():
         return _page(request, link, IntakeForm(), bound_errors=form.errors)
     try:
-        outcome = intake.intake_link_submit(
+        outcome = intake_submit.intake_link_submit(
             link=link,
             api_key=form.cleaned_data["lever_api_key"],
             signature_token=form.cleaned_data["signature_token"],
             ip=ip,
         )
-    except intake.IntakeLinkClosed as exc:
+    except intake_submit.IntakeLinkClosed as exc:
         return _closed(request, exc.state, link.tenant)
     if outcome.ok:
         return render(
@@ -221,7 +221,7 @@ def _intake_page(request: HttpRequest, *, token: str, link: IntakeLink | None) -
 
 def _tenant_link(request: HttpRequest, slug: str, link_id: int) -> IntakeLink:
     tenant = tenant_get_for_user(request.user, slug=slug)
-    link = intake.intake_link_get_for_user(user=request.user, tenant=tenant, link_id=link_id)
+    link = intake_links.intake_link_get_for_user(user=request.user, tenant=tenant, link_id=link_id)
     if link is None:
         raise Http404("No such intake link.")
     return link
@@ -236,12 +236,12 @@ def _back_to_tenant(slug: str) -> HttpResponse:
 @_private
 def intake_link_create_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     tenant = tenant_get_for_user(request.user, slug=slug)
-    link, token = intake.intake_link_create(tenant=tenant, actor=request.user)
+    link, token = intake_links.intake_link_create(tenant=tenant, actor=request.user)
     # Rendered, not redirected: the token exists only in this response (it is not stored).
     return render(
         request,
         "intake/created.html",
-        {"tenant": tenant, "link": link, "url": intake.intake_link_url(token)},
+        {"tenant": tenant, "link": link, "url": intake_links.intake_link_url(token)},
     )
 
 
@@ -251,7 +251,7 @@ def intake_link_revoke_view(
     request: AuthenticatedHttpRequest, slug: str, link_id: int
 ) -> HttpResponse:
     link = _tenant_link(request, slug, link_id)
-    if intake.intake_link_revoke(link=link, actor=request.user):
+    if intake_links.intake_link_revoke(link=link, actor=request.user):
         messages.success(request, f"Intake link #{link.pk} is revoked; it no longer opens.")
     else:
         messages.info(request, f"Intake link #{link.pk} was already {link.state}; no change.")
@@ -264,7 +264,7 @@ def intake_notice_dismiss_view(
     request: AuthenticatedHttpRequest, slug: str, link_id: int
 ) -> HttpResponse:
     link = _tenant_link(request, slug, link_id)
-    intake.intake_notice_dismiss(link=link, actor=request.user)
+    intake_links.intake_notice_dismiss(link=link, actor=request.user)
     next_url = request.POST.get("next")
     if next_url == reverse("intake-link-list"):
         return redirect(next_url)
@@ -277,7 +277,7 @@ def intake_link_list_view(request: HttpRequest) -> HttpResponse:
         request,
         "intake/link_list.html",
         {
-            "notices": intake.intake_notice_list(user=request.user),
-            "links": intake.intake_link_list(user=request.user)[:200],
+            "notices": intake_links.intake_notice_list(user=request.user),
+            "links": intake_links.intake_link_list(user=request.user)[:200],
         },
     )

@@ -14,7 +14,7 @@ from django.db.models import Count, QuerySet
 
 from connectors.models import SECRET_FIELDS, Package, Tenant, TenantAuditEntry
 from connectors.tenants.access import tenant_get_for_user, tenants_visible_to
-from connectors.tenants.services import SECRET_LABELS
+from connectors.tenants.credentials import SECRET_LABELS
 from integration_portal.users import AnyUser
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from connectors.backcheck.fake import FakeBackcheck
 from connectors.checks import tenant_check
 from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
-from connectors.tenants import services
+from connectors.tenants import credentials, packages, services
 from tests.support.canaries import (
     CANARY_API_KEY,
     CANARY_CLIENT_ID,
@@ -83,18 +83,18 @@ def test_check_of_a_well_configured_tenant_is_ok_and_stored(wired_tenant, caplog
 
 def test_check_flags_unknown_stages_and_missing_packages(wired_tenant):
     services.tenant_update(tenant=wired_tenant, actor="cli", trigger_stage_ids=["no-such-stage"])
-    services.package_add(tenant=wired_tenant, actor="cli", code="gone", name="Retired package")
+    packages.package_add(tenant=wired_tenant, actor="cli", code="gone", name="Retired package")
     with pytest.raises(CommandError, match="Lever ok, Backcheck error"):
         run_check("acme")
     result = Tenant.objects.get(slug="acme").last_check_result
     assert result["lever"]["stages"] == [{"id": "no-such-stage", "name": None, "known": False}]
-    packages = {p["code"]: p["found"] for p in result["backcheck"]["packages"]}
-    assert packages == {"gone": False, "std-ca": True}
+    found = {p["code"]: p["found"] for p in result["backcheck"]["packages"]}
+    assert found == {"gone": False, "std-ca": True}
     assert "gone" in result["backcheck"]["detail"] and result["status"] == "failed"
 
 
 def test_check_with_a_wrong_lever_key_exits_non_zero(wired_tenant):
-    services.tenant_set_secret(
+    credentials.tenant_set_secret(
         tenant=wired_tenant, actor="cli", name="lever-api-key", value="not-the-right-key-000000"
     )
     with pytest.raises(CommandError, match="Lever invalid_key, Backcheck ok"):
@@ -102,7 +102,7 @@ def test_check_with_a_wrong_lever_key_exits_non_zero(wired_tenant):
 
 
 def test_check_with_wrong_backcheck_credentials_reports_them(wired_tenant):
-    services.tenant_set_secret(
+    credentials.tenant_set_secret(
         tenant=wired_tenant, actor="cli", name="backcheck-client-secret", value="wrong-secret-1"
     )
     result = tenant_check(Tenant.objects.get(slug="acme"))

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
 from connectors.models import IntakeLink, Tenant, TenantAuditEntry
-from connectors.tenants import intake, services
+from connectors.tenants import intake_links, intake_submit, services
 from integration_portal.logging import RedactSecretsFilter
 from tests.support.canaries import CANARY_API_KEY, CANARY_TOKEN, assert_no_canary
 
@@ -94,7 +94,7 @@ def admin_client(client, super_admin):
 
 
 def new_link(tenant: Tenant, actor="cli", **kwargs) -> tuple[IntakeLink, str]:
-    return intake.intake_link_create(tenant=tenant, actor=actor, **kwargs)
+    return intake_links.intake_link_create(tenant=tenant, actor=actor, **kwargs)
 
 
 def page_url(token: str) -> str:
@@ -121,14 +121,14 @@ def raw_columns(tenant: Tenant) -> dict[str, str]:
 def test_only_an_hmac_of_the_token_is_stored(acme):
     link, token = new_link(acme)
     assert len(token) >= 43  # 256 random bits
-    assert link.token_hmac == intake.intake_token_digest(token) != token
+    assert link.token_hmac == intake_links.intake_token_digest(token) != token
     assert len(link.token_hmac) == 64
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM connectors_intakelink")
         stored = " ".join(str(value) for row in cursor.fetchall() for value in row)
     assert token not in stored and token[:20] not in stored
-    assert intake.intake_link_get_by_token(token=token) == link
-    assert intake.intake_link_get_by_token(token=token[:-1] + "x") is None
+    assert intake_links.intake_link_get_by_token(token=token) == link
+    assert intake_links.intake_link_get_by_token(token=token[:-1] + "x") is None
 
 
 def test_a_link_expires_after_the_configured_hours(acme):
@@ -397,7 +397,7 @@ def test_a_foreign_origin_or_a_missing_token_is_still_refused(acme):
 
 
 def test_posts_are_rate_limited_per_link(acme, fake_lever, monkeypatch):
-    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 3)
+    monkeypatch.setattr(intake_submit, "RATE_LIMIT_POSTS", 3)
     link, token = new_link(acme)
     for n in range(3):
         addr = f"198.51.100.{n + 1}"  # other addresses: only the per-link count is reached
@@ -410,7 +410,7 @@ def test_posts_are_rate_limited_per_link(acme, fake_lever, monkeypatch):
 
 
 def test_posts_are_rate_limited_per_ip_across_links(acme, globex, monkeypatch):
-    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 2)
+    monkeypatch.setattr(intake_submit, "RATE_LIMIT_POSTS", 2)
     _, acme_token = new_link(acme)
     _, globex_token = new_link(globex)
     submit(Client(), acme_token, key=BAD_KEY, REMOTE_ADDR="192.0.2.44")
@@ -424,7 +424,7 @@ def test_behind_the_proxy_the_per_ip_limit_and_the_audit_see_the_forwarded_clien
 ):
     # Every request arrives from the proxy (127.0.0.1, the default FORWARDED_ALLOW_IPS); one
     # visitor's tries must not use up everybody else's.
-    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 2)
+    monkeypatch.setattr(intake_submit, "RATE_LIMIT_POSTS", 2)
     _, acme_token = new_link(acme)
     link, globex_token = new_link(globex)
     proxy = {"REMOTE_ADDR": "127.0.0.1"}
@@ -444,7 +444,7 @@ def test_the_rate_limit_fails_closed_when_its_cache_is_down(acme, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(intake.cache, "add", broken)
+    monkeypatch.setattr(intake_submit.cache, "add", broken)
     response = submit(Client(), token)
     assert response.status_code == 503
     acme.refresh_from_db()
@@ -455,7 +455,7 @@ def test_rate_limit_counts_are_shared_through_redis(acme, redis_url, monkeypatch
     """With Redis configured, the counters live there, where every web process sees them."""
     import redis
 
-    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 1)
+    monkeypatch.setattr(intake_submit, "RATE_LIMIT_POSTS", 1)
     _, token = new_link(acme)
     submit(Client(), token, key=BAD_KEY, REMOTE_ADDR="192.0.2.99")
     keys = list(redis.Redis.from_url(redis_url).scan_iter(match="*intake:rl:*"))
@@ -481,7 +481,7 @@ def test_typed_values_never_reach_logs_pages_or_error_reports(acme, fake_lever, 
 def test_a_live_token_in_a_logged_path_is_masked(acme, caplog, monkeypatch):
     caplog.set_level(logging.WARNING, logger="django.request")
     caplog.handler.addFilter(RedactSecretsFilter())
-    monkeypatch.setattr(intake, "RATE_LIMIT_POSTS", 0)
+    monkeypatch.setattr(intake_submit, "RATE_LIMIT_POSTS", 0)
     _, token = new_link(acme)
     assert submit(Client(), token).status_code == 429  # logged by django.request with the path
     assert "Too Many Requests" in caplog.text
@@ -503,7 +503,7 @@ def test_an_account_manager_of_the_tenant_creates_and_revokes_links(
     link = IntakeLink.objects.get(tenant=managed_tenant)
     assert link.created_by == account_manager and link.created_by_label == "am-alice"
     token = html.split("/intake/")[1].split("/")[0]
-    assert intake.intake_link_get_by_token(token=token) == link
+    assert intake_links.intake_link_get_by_token(token=token) == link
 
     revoked = client.post(reverse("intake-link-revoke", args=["acme", link.pk]))
     assert revoked.status_code == 302 and revoked["Location"].endswith("/tenants/acme/#intake")

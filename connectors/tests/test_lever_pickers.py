@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_USERS, FakeLever
 from connectors.models import Tenant
-from connectors.tenants import services
+from connectors.tenants import credentials, services
 from tests.support.canaries import CANARY_API_KEY, assert_no_canary
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def lever(tenant) -> Iterator[FakeLever]:
     with FakeLever() as fake:
         services.tenant_update(tenant=tenant, actor="cli", lever_base_url=fake.base_url)
         # A new base URL clears the key sent to it: set it again, as an operator must.
-        services.tenant_set_secret(
+        credentials.tenant_set_secret(
             tenant=tenant, actor="cli", name="lever-api-key", value=CANARY_API_KEY
         )
         yield fake

@@ -22,7 +22,7 @@ from connectors.backcheck.checks import backcheck_check
 from connectors.http import HttpClient, HttpError
 from connectors.lever.checks import lever_check
 from connectors.models import Tenant
-from connectors.tenants import services
+from connectors.tenants import credentials, services
 from tests.support.canaries import CANARY_API_KEY
 
 PUBLIC = "203.0.113.9"  # documentation range: public for this rule, never routed here
@@ -306,7 +306,7 @@ def test_dns_rebinding_is_refused_at_connect_time(resolver, listener):
         slug="x",
         lever_base_url=f"https://rebind.example.test:{listener.port}/v1",
     )
-    services.tenant_set_secret(
+    credentials.tenant_set_secret(
         tenant=tenant, actor="cli", name="lever-api-key", value=CANARY_API_KEY
     )
     result = lever_check(tenant)

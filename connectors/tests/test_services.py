@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from connectors.models import Package, Tenant, TenantAuditEntry
-from connectors.tenants import services
+from connectors.tenants import credentials, packages, services
 from tests.support.canaries import (
     CANARIES,
     CANARY_API_KEY,
@@ -98,7 +98,7 @@ def test_secrets_are_audited_by_field_name_only(other_tenant):
         ("lever-api-key", CANARY_API_KEY),
         ("backcheck-client-secret", CANARY_CLIENT_SECRET),
     ):
-        services.tenant_set_secret(tenant=other_tenant, actor="cli", name=name, value=value)
+        credentials.tenant_set_secret(tenant=other_tenant, actor="cli", name=name, value=value)
     text = audit_text(other_tenant)
     assert "secret_set lever_api_key" in text
     assert "secret_set backcheck_client_secret" in text
@@ -122,7 +122,7 @@ def test_secrets_are_audited_by_field_name_only(other_tenant):
 )
 def test_badly_formed_secrets_are_refused_without_echoing_them(other_tenant, name, value, problem):
     with pytest.raises(ValidationError) as info:
-        services.tenant_set_secret(tenant=other_tenant, actor="cli", name=name, value=value)
+        credentials.tenant_set_secret(tenant=other_tenant, actor="cli", name=name, value=value)
     message = " ".join(info.value.messages)
     assert problem in message
     if value.strip():
@@ -132,21 +132,21 @@ def test_badly_formed_secrets_are_refused_without_echoing_them(other_tenant, nam
 
 def test_unknown_secret_name_is_refused(tenant):
     with pytest.raises(ValidationError, match="Unknown secret"):
-        services.tenant_set_secret(tenant=tenant, actor="cli", name="password", value="x" * 30)
+        credentials.tenant_set_secret(tenant=tenant, actor="cli", name="password", value="x" * 30)
 
 
 def test_a_new_signature_token_keeps_the_old_one_valid_until_retired(tenant, super_admin):
-    assert services.tenant_set_secret(
+    assert credentials.tenant_set_secret(
         tenant=tenant, actor=super_admin, name="lever-signature-token", value=NEW_TOKEN
     )
     stored = Tenant.objects.get(pk=tenant.pk)
     assert stored.lever_signature_token.reveal() == NEW_TOKEN
     assert stored.lever_signature_token_previous.reveal() == CANARY_TOKEN
-    assert services.tenant_retire_previous_token(tenant=tenant, actor=super_admin)
+    assert credentials.tenant_retire_previous_token(tenant=tenant, actor=super_admin)
     stored = Tenant.objects.get(pk=tenant.pk)
     assert stored.lever_signature_token.reveal() == NEW_TOKEN
     assert stored.lever_signature_token_previous is None
-    assert services.tenant_retire_previous_token(tenant=tenant, actor=super_admin) is False
+    assert credentials.tenant_retire_previous_token(tenant=tenant, actor=super_admin) is False
     actions = list(
         TenantAuditEntry.objects.filter(tenant=tenant, actor=super_admin)
         .order_by("id")
@@ -161,7 +161,7 @@ def test_a_new_signature_token_keeps_the_old_one_valid_until_retired(tenant, sup
 
 def test_setting_the_same_secret_again_is_not_a_change(tenant):
     before = TenantAuditEntry.objects.count()
-    assert not services.tenant_set_secret(
+    assert not credentials.tenant_set_secret(
         tenant=tenant, actor="cli", name="lever-signature-token", value=CANARY_TOKEN + "\n"
     )
     assert Tenant.objects.get(pk=tenant.pk).lever_signature_token_previous is None
@@ -170,38 +170,38 @@ def test_setting_the_same_secret_again_is_not_a_change(tenant):
 
 def test_a_new_default_package_takes_over_from_the_old_one(tenant):
     first = tenant.packages.get(code="std-ca")
-    second = services.package_add(
+    second = packages.package_add(
         tenant=tenant, actor="cli", code="exec", name="Executive", lever_tag="exec", is_default=True
     )
     first.refresh_from_db()
     assert (first.is_default, second.is_default) == (False, True)
-    services.package_update(package=first, actor="cli", is_default=True)
+    packages.package_update(package=first, actor="cli", is_default=True)
     assert list(tenant.packages.filter(is_default=True).values_list("code", flat=True)) == [
         "std-ca"
     ]
 
 
 def test_package_codes_and_tags_are_unique_within_a_tenant(tenant, other_tenant):
-    services.package_add(tenant=tenant, actor="cli", code="exec", name="Exec", lever_tag="VIP")
+    packages.package_add(tenant=tenant, actor="cli", code="exec", name="Exec", lever_tag="VIP")
     with pytest.raises(ValidationError, match="already in use"):
-        services.package_add(tenant=tenant, actor="cli", code="exec", name="Again")
+        packages.package_add(tenant=tenant, actor="cli", code="exec", name="Again")
     with pytest.raises(ValidationError, match="already uses the tag"):
-        services.package_add(
+        packages.package_add(
             tenant=tenant, actor="cli", code="exec2", name="Exec 2", lever_tag="vip"
         )
     # Another tenant's catalog is separate.
-    services.package_add(
+    packages.package_add(
         tenant=other_tenant, actor="cli", code="exec", name="Exec", lever_tag="VIP"
     )
 
 
 def test_package_changes_are_audited_and_removal_deletes(tenant):
-    package = services.package_add(tenant=tenant, actor="cli", code="exec-ca", name="Executive")
-    assert services.package_update(package=package, actor="cli", name="Std", lever_tag="ca") == [
+    package = packages.package_add(tenant=tenant, actor="cli", code="exec-ca", name="Executive")
+    assert packages.package_update(package=package, actor="cli", name="Std", lever_tag="ca") == [
         "name",
         "lever_tag",
     ]
-    services.package_remove(package=package, actor="cli")
+    packages.package_remove(package=package, actor="cli")
     assert not Package.objects.filter(pk=package.pk).exists()
     fields = set(
         TenantAuditEntry.objects.filter(tenant=tenant, action__startswith="package").values_list(
@@ -241,9 +241,9 @@ def test_inactive_users_cannot_be_assigned(tenant, account_manager):
 
 def test_service_errors_and_logs_never_carry_a_secret(tenant, caplog):
     caplog.set_level("DEBUG")
-    services.tenant_set_secret(tenant=tenant, actor="cli", name="lever-api-key", value="z" * 40)
+    credentials.tenant_set_secret(tenant=tenant, actor="cli", name="lever-api-key", value="z" * 40)
     services.tenant_update(tenant=tenant, actor="cli", name="Logged")
-    services.tenant_retire_previous_token(tenant=tenant, actor="cli")
+    credentials.tenant_retire_previous_token(tenant=tenant, actor="cli")
     assert_no_canary(caplog.text)
     assert "z" * 40 not in caplog.text
 
@@ -260,11 +260,11 @@ def test_webhooks_signed_with_either_token_verify_until_the_old_one_is_retired(t
         stored = Tenant.objects.get(pk=tenant.pk)
         return [stored.lever_signature_token, stored.lever_signature_token_previous]
 
-    services.tenant_set_secret(
+    credentials.tenant_set_secret(
         tenant=tenant, actor="cli", name="lever-signature-token", value=NEW_TOKEN
     )
     assert signature_matches(signed_with(NEW_TOKEN), tokens())
     assert signature_matches(signed_with(CANARY_TOKEN), tokens())
-    services.tenant_retire_previous_token(tenant=tenant, actor="cli")
+    credentials.tenant_retire_previous_token(tenant=tenant, actor="cli")
     assert signature_matches(signed_with(NEW_TOKEN), tokens())
     assert not signature_matches(signed_with(CANARY_TOKEN), tokens())

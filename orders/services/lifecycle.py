@@ -42,7 +42,7 @@ DELETED_OVERLAP = timedelta(minutes=10)
 ERASED_REASON = "personal data erased (deleted in Lever)"
 ERASURE_ACTOR = "Lever (opportunity deleted)"
 DELETED_NOTE_ERROR = "Not sent: the opportunity was deleted in Lever."
-# The permission warning's key on the tenant's health (connectors/tenants/services.py LEVER_FORBIDDEN).
+# The permission warning's key on the tenant's health (connectors/tenants/health.py LEVER_FORBIDDEN).
 DELETED_READ = "deleted_opportunities"
 
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from connectors.crypto import Secret
 from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
-from connectors.tenants import services
+from connectors.tenants import packages, services
 from orders.models import LeverNote, NoteAttempt
 from orders.services.notes import notes_deliver
 from tests.support.history import apply, dashboard_tenant, make_order
@@ -195,13 +195,13 @@ def test_extras_that_would_order_again_or_pick_a_package_are_refused_at_save(set
     with pytest.raises(ValidationError) as trigger:
         configure(tenant, advance_stage_id="stage-bg")
     assert "trigger stage" in str(trigger.value)
-    services.package_add(tenant=tenant, actor="cli", code="bgc", name="BGC", lever_tag="BGC: done")
+    packages.package_add(tenant=tenant, actor="cli", code="bgc", name="BGC", lever_tag="BGC: done")
     with pytest.raises(ValidationError) as clash:
         configure(tenant, status_tag_prefix="bgc:")
     assert "BGC: done" in str(clash.value)
     tenant = configure(tenant, status_tag_prefix="Screening")
     with pytest.raises(ValidationError) as package:
-        services.package_add(
+        packages.package_add(
             tenant=tenant, actor="cli", code="scr", name="S", lever_tag="screening: new"
         )
     assert "status tag" in str(package.value)

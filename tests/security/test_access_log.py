@@ -44,7 +44,7 @@ def _get(url: str, headers: dict[str, str]) -> int:
 def test_gunicorn_access_log_masks_intake_tokens_and_webhook_ids(postgres, tmp_path):
     from django.db import connection
 
-    from connectors.tenants.intake import intake_link_create
+    from connectors.tenants.intake_links import intake_link_create
     from tests.support.factories import TenantFactory
 
     tenant = TenantFactory(name="Acme", slug="acme", trigger_stage_ids=["s"], no_secrets=True)

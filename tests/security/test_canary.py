@@ -84,12 +84,12 @@ def test_an_error_report_for_a_crash_while_setting_a_secret_holds_no_canary(
 ):
     """What an error e-mail (AdminEmailHandler) would carry: POST data and frame locals. The
     crash happens deep inside the real service, after it has the value in hand."""
-    from connectors.tenants import services
+    from connectors.tenants import credentials
 
     def crash(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "record_tenant_action", crash)
+    monkeypatch.setattr(credentials, "record_tenant_action", crash)
     client = Client(raise_request_exception=False)
     client.force_login(super_admin)
     caplog.set_level(logging.ERROR, logger="django.request")

@@ -23,7 +23,7 @@ from factory.django import DjangoModelFactory
 from connectors.backcheck.credentials import hash_callback_password
 from connectors.demo_data import BG_CHECK_STAGE_ID
 from connectors.models import IntakeLink, Package, Tenant, TenantAuditEntry
-from connectors.tenants.intake import intake_token_digest
+from connectors.tenants.intake_links import intake_token_digest
 from integration_portal.api_tokens.models import (
     PREFIX_LENGTH,
     ApiToken,

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from connectors.models import IntakeLink, Tenant
-from connectors.tenants.intake import intake_link_create
+from connectors.tenants.intake_links import intake_link_create
 from orders.models import InboundEvent, LeverNote, Order
 from tests.support.factories import (
     InboundEventFactory,

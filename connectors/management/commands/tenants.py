@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.checks import tenant_check
 from connectors.models import SECRET_FIELDS, Tenant
-from connectors.tenants import selectors, services
+from connectors.tenants import credentials, packages, selectors, services
 
 ACTOR = "cli"
 
@@ -132,7 +132,7 @@ class Command(BaseCommand):
     def do_add_package(self, options: dict[str, Any]) -> None:
         tenant = self._tenant(options["slug"])
         try:
-            package = services.package_add(
+            package = packages.package_add(
                 tenant=tenant,
                 actor=ACTOR,
                 code=options["code"],
@@ -163,7 +163,7 @@ class Command(BaseCommand):
         names = [
             name
             for name, attr in SECRET_FIELDS.items()
-            if attr in services.BOUND_CREDENTIALS[f"{system}_base_url"]
+            if attr in credentials.BOUND_CREDENTIALS[f"{system}_base_url"]
         ]
         self.stdout.write(
             "Any credentials stored for the old URL were cleared; store them again with `tenants set-secret` for "
@@ -181,10 +181,12 @@ class Command(BaseCommand):
     def do_set_secret(self, options: dict[str, Any]) -> None:
         tenant = self._tenant(options["slug"])
         name = options["name"]
-        label = services.SECRET_LABELS[name]
+        label = credentials.SECRET_LABELS[name]
         value = self._read_secret(options, label)
         try:
-            changed = services.tenant_set_secret(tenant=tenant, actor=ACTOR, name=name, value=value)
+            changed = credentials.tenant_set_secret(
+                tenant=tenant, actor=ACTOR, name=name, value=value
+            )
         except ValidationError as exc:
             raise _error(exc)
         if not changed:
@@ -200,7 +202,7 @@ class Command(BaseCommand):
 
     def do_retire_token(self, options: dict[str, Any]) -> None:
         tenant = self._tenant(options["slug"])
-        if services.tenant_retire_previous_token(tenant=tenant, actor=ACTOR):
+        if credentials.tenant_retire_previous_token(tenant=tenant, actor=ACTOR):
             self.stdout.write(
                 f"Retired the previous signature token of {tenant.slug}; "
                 "only the current one verifies now."
