@@ -40,7 +40,7 @@ def submit_order_later(order_id: int, *, countdown: float | None = None) -> None
 def deliver_notes_later(
     note_id: int, booked_at: float | None = None, *, countdown: float | None = None
 ) -> None:
-    """Deliver the notes of `note_id`'s group (orders.services.notes.notes_deliver); `booked_at`
+    """Deliver the notes of `note_id`'s group (orders.services.delivery.notes_deliver); `booked_at`
     is the rate-limiter slot booked for that run."""
     args: tuple = (note_id,) if booked_at is None else (note_id, booked_at)
     enqueue(DELIVER_NOTES, *args, countdown=_countdown(countdown))

@@ -15,13 +15,14 @@ from celery import shared_task
 
 from orders import jobs
 from orders.services.attention_mail import attention_emails_send
+from orders.services.delivery import notes_deliver
 from orders.services.inbound import inbound_events_sweep, inbound_process
 from orders.services.lifecycle import (
     lever_deleted_erase,
     payloads_purge,
     tenants_for_deleted_check,
 )
-from orders.services.notes import notes_deliver, notes_sweep
+from orders.services.notes import notes_sweep
 from orders.services.orders import (
     cancels_sweep,
     order_cancel_submit,
