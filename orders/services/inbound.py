@@ -20,7 +20,8 @@ from django.utils import timezone
 from connectors.backcheck.mapping import Candidate, MissingEmail, candidate_from_opportunity
 from connectors.backcheck.schema import Screening
 from connectors.http import HttpError, NotConfigured
-from connectors.lever.client import LeverClient, Opportunity, RateLimited
+from connectors.lever.client import LeverClient, RateLimited
+from connectors.lever.shapes import Opportunity
 from connectors.lever_interpret import (
     archived_reason,
     permission_refused,
