@@ -28,9 +28,9 @@ from orders.models import (
     ScreeningService,
     StatusEvent,
 )
-from orders.services.inbound import inbound_replay
 from orders.services.notes import note_replay, note_skip
 from orders.services.orders import InvalidOrderState, order_request_cancel, order_resync
+from orders.services.stage_change import inbound_replay
 
 # Never rendered anywhere in the admin, not even masked: they are useless to a person.
 HIDDEN_FIELDS = ("pending_callback_password", "callback_password_hash")

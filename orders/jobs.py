@@ -28,7 +28,7 @@ def _countdown(countdown: float | None) -> float | None:
 
 
 def process_inbound_later(event_id: int, *, countdown: float | None = None) -> None:
-    """Process a stored Lever webhook (orders.services.inbound.inbound_process)."""
+    """Process a stored Lever webhook (orders.services.stage_change.inbound_process)."""
     enqueue(PROCESS_INBOUND, event_id, countdown=_countdown(countdown))
 
 

@@ -16,7 +16,6 @@ from celery import shared_task
 from orders import jobs
 from orders.services.attention_mail import attention_emails_send
 from orders.services.delivery import notes_deliver
-from orders.services.inbound import inbound_events_sweep, inbound_process
 from orders.services.lifecycle import (
     lever_deleted_erase,
     payloads_purge,
@@ -31,6 +30,7 @@ from orders.services.orders import (
     orders_due_for_reconcile,
     orders_submit_sweep,
 )
+from orders.services.stage_change import inbound_events_sweep, inbound_process
 
 logger = logging.getLogger(__name__)
 

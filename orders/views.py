@@ -29,7 +29,6 @@ from orders.selectors.export import order_export_rows
 from orders.selectors.health import tenant_health_for_user
 from orders.selectors.order_list import order_filter, order_list_page
 from orders.selectors.orders import order_get
-from orders.services.inbound import TryAgainRefused, case_try_again, inbound_replay
 from orders.services.launch import LaunchError, order_launch_manual
 from orders.services.notes import note_replay, note_skip
 from orders.services.orders import (
@@ -40,6 +39,7 @@ from orders.services.orders import (
     order_resync,
     order_submit_replay,
 )
+from orders.services.stage_change import TryAgainRefused, case_try_again, inbound_replay
 
 
 def _order(request: HttpRequest, order_id: int) -> Order:

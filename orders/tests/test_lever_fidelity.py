@@ -22,7 +22,7 @@ from connectors.lever.ratelimit import LocalLimiter
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
 from orders.services.delivery import notes_deliver
-from orders.services.inbound import inbound_process
+from orders.services.stage_change import inbound_process
 from tests.support.lever import TRIGGER_STAGE, signed
 
 pytestmark = pytest.mark.django_db
