@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from connectors.http import HttpError
-from connectors.lever.client import LeverClient, Opportunity
+from connectors.lever.client import LeverClient
+from connectors.lever.shapes import Opportunity
 from connectors.tenants.health import tenant_lever_permission_clear, tenant_lever_permission_warn
 
 if TYPE_CHECKING:

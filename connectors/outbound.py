@@ -5,9 +5,9 @@ credentials to them. With `OUTBOUND_ALLOW_PRIVATE_NETWORKS` false (the default),
 be https and its host must not be, or resolve to, a loopback, private (RFC 1918, shared address
 space, IPv6 unique-local), link-local (cloud metadata at 169.254.169.254 included), multicast,
 reserved or unspecified address. The rule is applied twice: when a URL is stored (`url_problem`)
-and when a connection is opened (connectors/http.py resolves the host once with `resolve`, checks
-every address with `address_problem`, and connects to the checked address, so a name that
-resolves differently the second time cannot redirect the call).
+and when a connection is opened (connectors/http_connections.py resolves the host once with
+`resolve`, checks every address with `address_problem`, and connects to the checked address, so
+a name that resolves differently the second time cannot redirect the call).
 
 `resolve` is the module's one DNS lookup; tests replace it to stub the resolver.
 """

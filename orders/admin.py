@@ -28,9 +28,11 @@ from orders.models import (
     ScreeningService,
     StatusEvent,
 )
-from orders.services.inbound import inbound_replay
 from orders.services.notes import note_replay, note_skip
-from orders.services.orders import InvalidOrderState, order_request_cancel, order_resync
+from orders.services.order_cancellation import order_request_cancel
+from orders.services.order_records import InvalidOrderState
+from orders.services.order_sync import order_resync
+from orders.services.stage_change import inbound_replay
 
 # Never rendered anywhere in the admin, not even masked: they are useless to a person.
 HIDDEN_FIELDS = ("pending_callback_password", "callback_password_hash")

@@ -28,31 +28,31 @@ def _countdown(countdown: float | None) -> float | None:
 
 
 def process_inbound_later(event_id: int, *, countdown: float | None = None) -> None:
-    """Process a stored Lever webhook (orders.services.inbound.inbound_process)."""
+    """Process a stored Lever webhook (orders.services.stage_change.inbound_process)."""
     enqueue(PROCESS_INBOUND, event_id, countdown=_countdown(countdown))
 
 
 def submit_order_later(order_id: int, *, countdown: float | None = None) -> None:
-    """Send an order to Backcheck (orders.services.orders.order_submit)."""
+    """Send an order to Backcheck (orders.services.order_submission.order_submit)."""
     enqueue(SUBMIT_ORDER, order_id, countdown=_countdown(countdown))
 
 
 def deliver_notes_later(
     note_id: int, booked_at: float | None = None, *, countdown: float | None = None
 ) -> None:
-    """Deliver the notes of `note_id`'s group (orders.services.notes.notes_deliver); `booked_at`
+    """Deliver the notes of `note_id`'s group (orders.services.delivery.notes_deliver); `booked_at`
     is the rate-limiter slot booked for that run."""
     args: tuple = (note_id,) if booked_at is None else (note_id, booked_at)
     enqueue(DELIVER_NOTES, *args, countdown=_countdown(countdown))
 
 
 def cancel_order_later(order_id: int, *, countdown: float | None = None) -> None:
-    """Send an order's pending cancel request (orders.services.orders.order_cancel_submit)."""
+    """Send an order's pending cancel request (orders.services.order_cancellation.order_cancel_submit)."""
     enqueue(CANCEL_ORDER, order_id, countdown=_countdown(countdown))
 
 
 def reconcile_order_later(order_id: int) -> None:
-    """Poll Backcheck for one order (orders.services.orders.order_reconcile)."""
+    """Poll Backcheck for one order (orders.services.order_sync.order_reconcile)."""
     enqueue(RECONCILE_ORDER, order_id)
 
 

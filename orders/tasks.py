@@ -15,21 +15,17 @@ from celery import shared_task
 
 from orders import jobs
 from orders.services.attention_mail import attention_emails_send
-from orders.services.inbound import inbound_events_sweep, inbound_process
+from orders.services.delivery import notes_deliver
 from orders.services.lifecycle import (
     lever_deleted_erase,
     payloads_purge,
     tenants_for_deleted_check,
 )
-from orders.services.notes import notes_deliver, notes_sweep
-from orders.services.orders import (
-    cancels_sweep,
-    order_cancel_submit,
-    order_reconcile,
-    order_submit,
-    orders_due_for_reconcile,
-    orders_submit_sweep,
-)
+from orders.services.notes import notes_sweep
+from orders.services.order_cancellation import cancels_sweep, order_cancel_submit
+from orders.services.order_submission import order_submit, orders_submit_sweep
+from orders.services.order_sync import order_reconcile, orders_due_for_reconcile
+from orders.services.stage_change import inbound_events_sweep, inbound_process
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from tests.support import factories
 
 # Rows the application writes itself and no test builds: the encryption canary is written once
 # by the key check (connectors/canary.py); the attempt tally by each attempt's save
-# (orders/models.py NoteAttempt.save).
+# (orders/models/notes.py NoteAttempt.save).
 NOT_BUILT_BY_TESTS = {"connectors.EncryptionCanary", "orders.NoteAttemptTally"}
 OUR_APPS = ("connectors", "orders", "api_tokens")
 

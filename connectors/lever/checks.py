@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from django.utils import timezone
 
 from connectors.http import HttpError
-from connectors.lever.client import LeverAccount, LeverClient, RateLimited, Stage, User
+from connectors.lever.client import LeverAccount, LeverClient, RateLimited
+from connectors.lever.shapes import Stage, User
 from integration_portal.redaction import redact
 
 # The check runs in a web request or a command, not a worker: a short wait for our own rate

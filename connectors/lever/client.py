@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from connectors.http import HttpClient, HttpError, HttpResponse, NotConfigured
 from connectors.lever.ratelimit import Limiter, get_limiter
+from connectors.lever.shapes import (
+    DeletedOpportunity,
+    DeletedPage,
+    Note,
+    Opportunity,
+    Stage,
+    User,
+    int_or_none,
+    parse_note,
+    parse_opportunity,
+    str_list,
+)
 
 if TYPE_CHECKING:
     from connectors.crypto import Secret
@@ -75,70 +87,6 @@ class RateLimited(HttpError):
         return (RateLimited, (self.retry_after_s, self.message))
 
 
-@dataclass(frozen=True)
-class Phone:
-    type: str | None
-    value: str
-
-
-@dataclass(frozen=True)
-class StageChange:
-    to_stage_id: str
-    updated_at: int  # epoch ms
-
-
-@dataclass(frozen=True)
-class Opportunity:
-    id: str
-    name: str
-    emails: list[str]
-    phones: list[Phone]
-    contact: str | None
-    stage: str | None
-    # {"archivedAt": ms | None, "reason": archive reason id | None} when archived, else None.
-    archived: dict[str, Any] | None
-    tags: list[str]
-    posting_tags: list[str]
-    stage_changes: list[StageChange]
-    show_url: str | None
-    # Lever refused (403) to let this key read the opportunity's job postings, so
-    # `posting_tags` is incomplete: package resolution must not fall through to the default.
-    postings_forbidden: bool = False
-
-
-@dataclass(frozen=True)
-class DeletedOpportunity:
-    id: str
-    deleted_at: int | None  # epoch ms
-
-
-@dataclass(frozen=True)
-class DeletedPage:
-    items: list[DeletedOpportunity]
-    next: str | None  # Lever's `next` token, for `offset`; None on the last page
-
-
-@dataclass(frozen=True)
-class Stage:
-    id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    name: str
-    email: str | None
-    access_role: str | None
-
-
-@dataclass(frozen=True)
-class Note:
-    id: str
-    text: str  # the note's value, as posted
-    created_at: int | None
-
-
 def backoff_after_429(strikes: int) -> float:
     """Jittered exponential wait when Lever's 429 names no wait of its own."""
     ceiling: float = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, strikes - 1))
@@ -160,77 +108,6 @@ def _shape_error(what: str, response: HttpResponse) -> HttpError:
         None,
         response.duration_ms,
     )
-
-
-def _str_list(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, str) and item]
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _archived(data: dict[str, Any]) -> dict[str, Any] | None:
-    """Archived state in either of the reference's shapes, as {"archivedAt", "reason"}.
-
-    Lever's field list describes an `archived` object ({"archivedAt", "reason"}), but its
-    opportunity example carries top-level `archivedAt` / `archiveReason` instead; either one,
-    when not null, means archived.
-    """
-    archived = data.get("archived")
-    if isinstance(archived, dict):
-        return {"archivedAt": archived.get("archivedAt"), "reason": archived.get("reason")}
-    if archived not in (None, False):
-        return {"archivedAt": None, "reason": None}
-    if data.get("archivedAt") is not None:
-        return {"archivedAt": data.get("archivedAt"), "reason": data.get("archiveReason")}
-    return None
-
-
-def _parse_opportunity(data: dict[str, Any], posting_tags: list[str]) -> Opportunity:
-    phones = [
-        Phone(type=p.get("type") if isinstance(p.get("type"), str) else None, value=p["value"])
-        for p in data.get("phones") or []
-        if isinstance(p, dict) and isinstance(p.get("value"), str) and p["value"].strip()
-    ]
-    changes = [
-        StageChange(to_stage_id=c["toStageId"], updated_at=_int_or_none(c.get("updatedAt")) or 0)
-        for c in data.get("stageChanges") or []
-        if isinstance(c, dict) and isinstance(c.get("toStageId"), str)
-    ]
-    stage = data.get("stage")
-    if isinstance(stage, dict):  # `expand=stage` inlines {"id", "text"}
-        stage = stage.get("id")
-    urls = data.get("urls")
-    if not isinstance(urls, dict):
-        urls = {}
-    return Opportunity(
-        id=str(data["id"]),
-        name=str(data.get("name") or ""),
-        emails=_str_list(data.get("emails")),
-        phones=phones,
-        contact=data.get("contact") if isinstance(data.get("contact"), str) else None,
-        stage=stage if isinstance(stage, str) else None,
-        archived=_archived(data),
-        tags=_str_list(data.get("tags")),
-        posting_tags=posting_tags,
-        stage_changes=changes,
-        show_url=urls.get("show") if isinstance(urls.get("show"), str) else None,
-    )
-
-
-def _parse_note(item: dict[str, Any]) -> Note:
-    text: str | None = None
-    for f in item.get("fields") or []:
-        if isinstance(f, dict) and f.get("type") == "note" and isinstance(f.get("value"), str):
-            text = f["value"]
-            break
-    if text is None:
-        plain = item.get("text")
-        text = plain if isinstance(plain, str) else ""
-    return Note(id=str(item["id"]), text=text, created_at=_int_or_none(item.get("createdAt")))
 
 
 class LeverClient:
@@ -380,7 +257,7 @@ class LeverClient:
         for application in data.get("applications") or []:
             posting = application.get("posting") if isinstance(application, dict) else None
             if isinstance(posting, dict):  # already expanded
-                tags = _str_list(posting.get("tags"))
+                tags = str_list(posting.get("tags"))
             elif isinstance(posting, str) and posting and not postings_forbidden:
                 try:
                     posting_data = self._get_data(f"postings/{_seg(posting)}", "posting")
@@ -391,11 +268,11 @@ class LeverClient:
                         raise
                     postings_forbidden = True
                     continue
-                tags = _str_list(posting_data.get("tags"))
+                tags = str_list(posting_data.get("tags"))
             else:
                 continue
             posting_tags.extend(tag for tag in tags if tag not in posting_tags)
-        opportunity = _parse_opportunity(data, posting_tags)
+        opportunity = parse_opportunity(data, posting_tags)
         if postings_forbidden:
             opportunity = replace(opportunity, postings_forbidden=True)
         return opportunity
@@ -421,7 +298,7 @@ class LeverClient:
 
     def list_notes(self, opportunity_id: str) -> list[Note]:
         return [
-            _parse_note(item)
+            parse_note(item)
             for item in self._get_all(f"opportunities/{_seg(opportunity_id)}/notes", "notes")
         ]
 
@@ -443,7 +320,7 @@ class LeverClient:
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise _shape_error("deleted opportunities", response)
         items = [
-            DeletedOpportunity(id=item["id"], deleted_at=_int_or_none(item.get("deletedAt")))
+            DeletedOpportunity(id=item["id"], deleted_at=int_or_none(item.get("deletedAt")))
             for item in body["data"]
             if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
         ]

@@ -1,4 +1,4 @@
-"""Kept-alive connections (connectors/http.py): shared per process, never past the outbound rule.
+"""Kept-alive connections (connectors/http_connections.py): shared per process, never past the outbound rule.
 
 Only DNS is stubbed (`connectors.outbound.resolve`): the listener is a real socket on 127.0.0.1
 that keeps connections alive (HTTP/1.1) and records which connection each request came on.
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from connectors import http, outbound
+from connectors import http_connections, outbound
 from connectors.http import HttpClient
 
 
@@ -48,10 +48,10 @@ class KeepAliveListener:
 
 @pytest.fixture
 def listener() -> Iterator[KeepAliveListener]:
-    http.close_connections()
+    http_connections.close_connections()
     server = KeepAliveListener()
     yield server
-    http.close_connections()
+    http_connections.close_connections()
     server.close()
 
 
@@ -82,7 +82,7 @@ def test_an_idle_connection_is_reopened_through_the_guard(
     listener, resolver, settings, monkeypatch
 ):
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
-    monkeypatch.setattr(http, "KEEPALIVE_IDLE_S", 0.0)
+    monkeypatch.setattr(http_connections, "KEEPALIVE_IDLE_S", 0.0)
     with HttpClient(f"http://pool.example.test:{listener.port}") as client:
         client.request("GET", "/a")
         client.request("GET", "/b")
@@ -92,18 +92,18 @@ def test_an_idle_connection_is_reopened_through_the_guard(
 
 def test_connections_opened_under_one_outbound_rule_are_not_used_under_the_other(settings):
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
-    allowed = http._shared_adapter()
+    allowed = http_connections.shared_adapter()
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = False
-    refused = http._shared_adapter()
+    refused = http_connections.shared_adapter()
     assert refused is not allowed
-    assert http._shared_adapter() is refused
+    assert http_connections.shared_adapter() is refused
 
 
 def test_a_forked_child_starts_without_its_parents_connections():
-    http._shared_adapter()
-    assert http._adapters
+    http_connections.shared_adapter()
+    assert http_connections._adapters
     pid = os.fork()
     if pid == 0:  # the child: report through the exit status only
-        os._exit(0 if not http._adapters else 1)
+        os._exit(0 if not http_connections._adapters else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0

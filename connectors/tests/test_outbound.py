@@ -327,7 +327,7 @@ def test_plain_http_is_refused_before_any_connection(listener, settings):
 
 @pytest.mark.usefixtures("private_refused")
 def test_the_connection_goes_to_the_checked_address(resolver, monkeypatch):
-    from connectors import http as http_module
+    from connectors import http_connections
 
     resolver.answers["api.example.test"] = [[PUBLIC]]
     dialled: list[tuple] = []
@@ -337,7 +337,7 @@ def test_the_connection_goes_to_the_checked_address(resolver, monkeypatch):
         raise ConnectionRefusedError("nothing listens there in the test")
 
     # The socket layer is the one thing replaced: no outside address is reachable here.
-    monkeypatch.setattr(http_module.urllib3_connection, "create_connection", create_connection)
+    monkeypatch.setattr(http_connections.urllib3_connection, "create_connection", create_connection)
     with HttpClient("https://api.example.test") as http:
         with pytest.raises(HttpError) as caught:
             http.request("GET", "/ping")

@@ -28,7 +28,9 @@ from orders.api.serializers import OrderDetailSerializer, OrderListSerializer, Q
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.selectors.orders import order_get, order_get_with_history, order_list
-from orders.services.orders import InvalidOrderState, order_request_cancel, order_resync
+from orders.services.order_cancellation import order_request_cancel
+from orders.services.order_records import InvalidOrderState
+from orders.services.order_sync import order_resync
 
 # The path's order id is an integer (the router's regex only says "digits").
 _ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -15,7 +15,8 @@ from connectors.http import HttpError
 from connectors.lever.client import LeverClient
 from connectors.models import Package, Tenant
 from orders.models import Order
-from orders.services.orders import ActiveOrderExists, active_order_for, order_open
+from orders.services.order_opening import order_open
+from orders.services.order_records import ActiveOrderExists, active_order_for
 
 # Lever candidate URLs look like https://hire.lever.co/candidates/<opportunity id>[/...]
 _URL_ID = re.compile(r"/candidates/([A-Za-z0-9-]{6,100})")

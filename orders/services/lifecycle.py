@@ -28,7 +28,8 @@ from connectors.lever_interpret import permission_refused, permission_restored
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, Order, StatusEvent
 from orders.outbox import Retry
-from orders.services.orders import CANCELLABLE, InvalidOrderState, order_request_cancel
+from orders.services.order_cancellation import CANCELLABLE, order_request_cancel
+from orders.services.order_records import InvalidOrderState
 
 logger = logging.getLogger(__name__)
 

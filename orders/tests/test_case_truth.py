@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from orders.models import LeverNote
 from orders.services.notes import note_enqueue
-from orders.services.orders import order_request_cancel
+from orders.services.order_cancellation import order_request_cancel
 from orders.tasks import cancel_order, deliver_notes
 from tests.support.wired import attention_page, submitted_order, unset
 

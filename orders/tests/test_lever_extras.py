@@ -15,7 +15,7 @@ from connectors.lever.fake import FakeLever
 from connectors.models import Tenant
 from connectors.tenants import packages, services
 from orders.models import LeverNote, NoteAttempt
-from orders.services.notes import notes_deliver
+from orders.services.delivery import notes_deliver
 from tests.support.history import apply, dashboard_tenant, make_order
 
 pytestmark = pytest.mark.django_db

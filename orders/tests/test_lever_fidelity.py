@@ -21,8 +21,8 @@ from connectors.lever.fake import FakeLever
 from connectors.lever.ratelimit import LocalLimiter
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
-from orders.services.inbound import inbound_process
-from orders.services.notes import notes_deliver
+from orders.services.delivery import notes_deliver
+from orders.services.stage_change import inbound_process
 from tests.support.lever import TRIGGER_STAGE, signed
 
 pytestmark = pytest.mark.django_db

@@ -302,7 +302,7 @@ def _exhaust_limiter(tenant: Tenant, settings) -> None:
 
 @pytest.mark.django_db
 def test_a_note_put_off_by_the_limiter_counts_a_wait_for_its_tenant(tenant, settings):
-    from orders.services.notes import BOOKING_HORIZON_S, notes_deliver
+    from orders.services.delivery import BOOKING_HORIZON_S, notes_deliver
 
     _exhaust_limiter(tenant, settings)
     note = LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
@@ -340,7 +340,7 @@ def test_missed_booked_slots_are_counted_per_tenant_through_redis(client, redis_
 
 @pytest.mark.django_db
 def test_a_task_starting_past_its_booked_slot_counts_it_missed_and_books_again(tenant, settings):
-    from orders.services.notes import BOOKING_GRACE_S, BOOKING_HORIZON_S, notes_deliver
+    from orders.services.delivery import BOOKING_GRACE_S, BOOKING_HORIZON_S, notes_deliver
 
     _exhaust_limiter(tenant, settings)  # a new booking lies ~100 s away
     note = LeverNote.objects.create(tenant=tenant, opportunity_id="o", kind="error", text="t")
@@ -359,7 +359,7 @@ def test_a_task_starting_past_its_booked_slot_counts_it_missed_and_books_again(t
 
 @pytest.mark.django_db
 def test_a_task_starting_on_its_booked_slot_counts_nothing_missed(tenant, settings):
-    from orders.services.notes import notes_deliver
+    from orders.services.delivery import notes_deliver
 
     settings.REDIS_URL = ""
     metrics._redis_client = None

@@ -25,16 +25,15 @@ from django.utils import timezone
 
 from orders import outbox
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
-from orders.services.inbound import INBOUND_JOB, inbound_events_sweep
 from orders.services.notes import NOTE_JOB, note_enqueue, notes_sweep
-from orders.services.orders import (
+from orders.services.order_cancellation import (
     CANCEL_JOB,
-    SUBMIT_JOB,
     cancel_replay,
     cancels_sweep,
     order_request_cancel,
-    orders_submit_sweep,
 )
+from orders.services.order_submission import SUBMIT_JOB, orders_submit_sweep
+from orders.services.stage_change import INBOUND_JOB, inbound_events_sweep
 from orders.tasks import cancel_order, deliver_notes, process_inbound, submit_order, sweep_outbox
 from tests.support.services import service_unavailable
 from tests.support.wired import DEAD, attention_page, stage_change, submitted_order, unset

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order
-from orders.services.inbound import inbound_events_sweep
 from orders.services.notes import notes_sweep
-from orders.services.orders import orders_submit_sweep
+from orders.services.order_submission import orders_submit_sweep
+from orders.services.stage_change import inbound_events_sweep
 from tests.support.history import dashboard_tenant, make_order
 from tests.support.services import service_unavailable
 

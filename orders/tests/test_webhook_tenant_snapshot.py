@@ -16,7 +16,8 @@ from connectors.models import Tenant
 from connectors.tenants import webhook_tenants
 from connectors.tenants.webhook_tenants import WEBHOOK_TENANT_TTL_S, webhook_tenant_get
 from orders.models import InboundEvent, Order
-from orders.services.inbound import inbound_process, lever_webhook_store
+from orders.services.inbound import lever_webhook_store
+from orders.services.stage_change import inbound_process
 from tests.support.factories import TenantFactory
 from tests.support.lever import SIGNATURE_TOKEN, TRIGGER_STAGE, signed
 

@@ -12,9 +12,10 @@ from orders.case_rules import DEFAULT_QUIET_DAYS
 from orders.forms import BulkReplayForm
 from orders.models import CancelRequest
 from orders.selectors.attention import attention, cancel_request_get, replay_selection
-from orders.services.inbound import inbound_replay
 from orders.services.notes import note_replay
-from orders.services.orders import cancel_dismiss, cancel_replay, order_submit_replay
+from orders.services.order_cancellation import cancel_dismiss, cancel_replay
+from orders.services.order_submission import order_submit_replay
+from orders.services.stage_change import inbound_replay
 from orders.views.actor import request_actor
 
 

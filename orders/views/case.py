@@ -15,9 +15,11 @@ from orders.case_rules import status_label
 from orders.models import LeverNote, Order
 from orders.selectors.case import case_detail, case_event, case_note
 from orders.selectors.orders import order_get
-from orders.services.inbound import TryAgainRefused, case_try_again
 from orders.services.notes import note_replay, note_skip
-from orders.services.orders import InvalidOrderState, order_request_cancel, order_resync
+from orders.services.order_cancellation import order_request_cancel
+from orders.services.order_records import InvalidOrderState
+from orders.services.order_sync import order_resync
+from orders.services.stage_change import TryAgainRefused, case_try_again
 from orders.views.actor import request_actor
 
 

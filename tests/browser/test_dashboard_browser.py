@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from connectors.lever.fake import FakeLever
 from orders.models import LeverNote, Order
-from orders.services.notes import notes_deliver
+from orders.services.delivery import notes_deliver
 from tests.support.browser import (
     ROOT,
     authenticator_for,

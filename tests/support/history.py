@@ -19,7 +19,7 @@ from connectors.backcheck.credentials import generate_callback_credentials, hash
 from connectors.backcheck.schema import parse_screening
 from connectors.models import Tenant
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order, StatusEvent
-from orders.services.orders import order_apply_screening
+from orders.services.order_snapshots import order_apply_screening
 from tests.support.factories import OrderFactory, TenantFactory
 
 _seq = itertools.count(1)

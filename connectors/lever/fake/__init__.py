@@ -32,16 +32,10 @@ It is a test tool, not part of the portal: it speaks HTTP with the standard libr
 never contacts anything but the webhook URLs it is given.
 """
 
+from connectors.lever.fake.defaults import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
 from connectors.lever.fake.errors import ApiError
 from connectors.lever.fake.server import FakeLever
-from connectors.lever.fake.state import (
-    BG_CHECK_STAGE_ID,
-    DEFAULT_STAGES,
-    DEFAULT_USERS,
-    LeverState,
-    key_hash,
-    seed_account,
-)
+from connectors.lever.fake.state import LeverState, key_hash, seed_account
 
 __all__ = [
     "BG_CHECK_STAGE_ID",

@@ -1,45 +1,27 @@
-"""The fake Lever's accounts, data, faults, logs and rate limits, and its Python control API.
+"""The fake Lever's accounts, data, stage moves and webhooks, and its Python control API.
 
-The HTTP server around it is `server.FakeLever`; the routes are `routes` (Lever's API) and
-`control` (the control API and the recruiter's notes page).
+Faults and the request log are `faults`, the rate limit and pagination `limits`, a new account's
+stages and user `defaults`. The HTTP server around it is `server.FakeLever`; the routes are
+`routes` (Lever's API) and `control` (the control API and the recruiter's notes page).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import threading
 import time
 import uuid
 from typing import Any
 
 from connectors.lever.fake import webhooks
-from connectors.lever.fake.errors import ApiError
+from connectors.lever.fake.defaults import DEFAULT_STAGES, DEFAULT_USERS
 from connectors.lever.fake.faults import FaultsAndLog
+from connectors.lever.fake.limits import RateLimitAndPages
 
 # A JSON object as the fake keeps it: an account, an opportunity, a note, a log entry.
 Json = dict[str, Any]
 Query = dict[str, list[str]]
-
-BG_CHECK_STAGE_ID = "00922a60-7c15-422b-b086-f62000824fd7"
-DEFAULT_STAGES = [
-    {"id": "lead-new", "text": "New lead"},
-    {"id": "lead-reached-out", "text": "Reached out"},
-    {"id": "applicant-new", "text": "New applicant"},
-    {"id": "3e2f1a00-0000-4000-8000-000000000003", "text": "Phone Screen"},
-    {"id": "6b7c8d9e-0000-4000-8000-000000000004", "text": "On-site Interview"},
-    {"id": BG_CHECK_STAGE_ID, "text": "Background Check"},
-    {"id": "offer", "text": "Offer"},
-]
-DEFAULT_USERS = [
-    {
-        "id": "8d3c2b1a-0000-4000-8000-0000000000a1",
-        "name": "Riley Recruiter",
-        "email": "riley.recruiter@example.com",
-        "accessRole": "super admin",
-    }
-]
 
 
 def key_hash(api_key: str) -> str:
@@ -58,7 +40,7 @@ def forbidden_rule(rule: str) -> tuple[str, list[str], str | None]:
     return method.upper(), path.strip("/").split("/"), param or None
 
 
-class LeverState(FaultsAndLog):
+class LeverState(FaultsAndLog, RateLimitAndPages):
     """The fake's state and its Python control API; thread-safe. `server.FakeLever` serves it."""
 
     def __init__(
@@ -359,46 +341,6 @@ class LeverState(FaultsAndLog):
         kid = self.key_id(api_key)
         with self.lock:
             return [r for r in self.requests if r["key_id"] == kid]
-
-    # -- rate limit ---------------------------------------------------------------------------
-    def _take_token(self, account: Json) -> float:
-        """0.0 when the request may proceed, else seconds until a token is available."""
-        with self.lock:
-            bucket = account["bucket"]
-            now = time.monotonic()
-            bucket["tokens"] = min(
-                bucket["burst"], bucket["tokens"] + (now - bucket["at"]) * bucket["rate"]
-            )
-            bucket["at"] = now
-            if bucket["tokens"] >= 1.0:
-                bucket["tokens"] -= 1.0
-                return 0.0
-            return float((1.0 - bucket["tokens"]) / bucket["rate"])
-
-    # -- pagination ---------------------------------------------------------------------------
-    def _page(self, items: list[Json], query: Query) -> Json:
-        limit_text = (query.get("limit") or ["100"])[0]
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-            raise ApiError(400, "BadRequestError", "limit must be an integer from 1 to 100")
-        limit = min(int(limit_text), self.max_page_size)
-        offset = 0
-        if query.get("offset"):
-            with self.lock:
-                offset_at = self._page_tokens.get(query["offset"][0])
-            if offset_at is None:
-                raise ApiError(400, "BadRequestError", "Invalid offset token")
-            offset = offset_at
-        page = items[offset : offset + limit]
-        has_next = offset + limit < len(items)
-        body: dict[str, Any] = {"data": page, "hasNext": has_next}
-        if has_next:
-            token = secrets.token_urlsafe(12)
-            with self.lock:
-                if len(self._page_tokens) > 100_000:
-                    self._page_tokens.clear()
-                self._page_tokens[token] = offset + limit
-            body["next"] = token
-        return body
 
 
 def seed_account(

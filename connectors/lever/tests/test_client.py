@@ -8,20 +8,11 @@ import pytest
 
 from connectors.crypto import Secret
 from connectors.http import USER_AGENT, HttpError
-from connectors.lever.client import (
-    LeverClient,
-    LeverNotConfigured,
-    Note,
-    Opportunity,
-    Phone,
-    RateLimited,
-    Stage,
-    StageChange,
-    User,
-)
+from connectors.lever.client import LeverClient, LeverNotConfigured, RateLimited
 from connectors.lever.fake import BG_CHECK_STAGE_ID, DEFAULT_STAGES, DEFAULT_USERS
 from connectors.lever.fake.state import forbidden_rule
 from connectors.lever.ratelimit import LocalLimiter
+from connectors.lever.shapes import Note, Opportunity, Phone, Stage, StageChange, User
 from connectors.models import LEVER_BASE_URL_PRESETS
 from tests.support.factories import TenantFactory
 
@@ -379,11 +370,11 @@ def test_for_tenant_maps_preset_names_and_refuses_a_missing_key():
 
 
 def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
-    from connectors.lever.client import _parse_opportunity
+    from connectors.lever.shapes import parse_opportunity
     from tests.support.lever import load_fixture
 
     data = load_fixture("opportunity.json")["data"]
-    opp = _parse_opportunity(data, ["executive-ca"])
+    opp = parse_opportunity(data, ["executive-ca"])
     assert opp.name == "José Núñez-O'Brien" and opp.emails == ["jose.nunez@example.com"]
     assert opp.phones == [Phone(None, "+1 416 555 0100")]
     assert opp.stage == "00922a60-7c15-422b-b086-f62000824fd7" and opp.tags == ["Finance"]
@@ -391,7 +382,7 @@ def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
         "00922a60-7c15-422b-b086-f62000824fd7", 1764064800123
     )
     assert opp.show_url.endswith(data["id"]) and opp.posting_tags == ["executive-ca"]
-    expanded = _parse_opportunity({**data, "stage": {"id": "offer", "text": "Offer"}}, [])
+    expanded = parse_opportunity({**data, "stage": {"id": "offer", "text": "Offer"}}, [])
     assert expanded.stage == "offer"
 
 
@@ -408,9 +399,9 @@ def test_recorded_opportunity_fixture_parses_to_the_fields_we_use():
     ids=["object-null", "all-null", "object", "empty-object", "top-level", "top-level-no-reason"],
 )
 def test_archived_is_read_from_the_object_or_the_top_level_fields(raw, expected):
-    from connectors.lever.client import _parse_opportunity
+    from connectors.lever.shapes import parse_opportunity
 
-    assert _parse_opportunity({"id": "opp-1", **raw}, []).archived == expected
+    assert parse_opportunity({"id": "opp-1", **raw}, []).archived == expected
 
 
 def test_the_fake_serves_top_level_archived_fields_when_asked(fake, client):

@@ -11,9 +11,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.models import Tenant
 from orders.models import CancelRequest, InboundEvent, LeverNote, Order
-from orders.services.inbound import inbound_replay
 from orders.services.notes import note_replay
-from orders.services.orders import cancel_replay, order_submit_replay
+from orders.services.order_cancellation import cancel_replay
+from orders.services.order_submission import order_submit_replay
+from orders.services.stage_change import inbound_replay
 
 
 class Command(BaseCommand):
