@@ -215,69 +215,13 @@ def _failures(tenant, every: int) -> None:
     )
 
 
-def _history(order, n: int) -> None:
-    """`n` timeline entries on one case: callbacks with status events, notes and attempts."""
-    from django.utils import timezone
-
-    from orders.models import InboundEvent, LeverNote, NoteAttempt, StatusEvent
-
-    now, quarter = timezone.now(), max(1, n // 4)
-    events = InboundEvent.objects.bulk_create(
-        InboundEvent(
-            source=InboundEvent.Source.BACKCHECK,
-            tenant_id=order.tenant_id,
-            order=order,
-            event_type="screening",
-            raw_body='{"type": "screening"}',
-            state=InboundEvent.State.PROCESSED,
-            outcome="duplicate" if i % 3 else "applied",
-        )
-        for i in range(quarter)
-    )
-    StatusEvent.objects.bulk_create(
-        StatusEvent(
-            order=order,
-            inbound_event=events[i],
-            source=StatusEvent.Source.CALLBACK,
-            outcome="duplicate" if i % 3 else "applied",
-            from_status="In Progress",
-            to_status="In Progress",
-            arrived_status="In Progress",
-            arrived_updated_at=now,
-        )
-        for i in range(quarter)
-    )
-    notes = LeverNote.objects.bulk_create(
-        LeverNote(
-            tenant_id=order.tenant_id,
-            order=order,
-            opportunity_id=order.opportunity_id,
-            kind=LeverNote.Kind.ORDER,
-            text=f"Sterling Backcheck background check\nStatus: In Progress\nNote {i}",
-            state=LeverNote.State.DELIVERED,
-            attempts=1,
-            delivered_at=now,
-        )
-        for i in range(quarter)
-    )
-    NoteAttempt.objects.bulk_create(
-        NoteAttempt(
-            note=notes[i % quarter],
-            started_at=now,
-            duration_ms=120,
-            outcome=NoteAttempt.Outcome.DELIVERED,
-            http_status=201,
-        )
-        for i in range(n - 3 * quarter)
-    )
-
-
 def seed(n_orders: int, reseed: bool) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
     from connectors.models import Tenant
     from orders.models import Order
+    from tests.support.history import bulk_history
 
     big = Tenant.objects.filter(slug=BIG).first()
     # The marker is written last: an interrupted seeding is never reused.
@@ -295,7 +239,7 @@ def seed(n_orders: int, reseed: bool) -> dict:
     _orders(made[SMALL][0], 100)
     for tenant, _ in made.values():
         _failures(tenant, every=97)
-        _history(Order.objects.filter(tenant=tenant).order_by("pk").first(), 1000)
+        bulk_history(Order.objects.filter(tenant=tenant).order_by("pk").first(), 1000)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # as autovacuum would leave a live table
         # A million upserts in one transaction left the hourly counts bloated (never the case

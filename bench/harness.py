@@ -15,6 +15,7 @@ import base64
 import json
 import math
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -236,6 +237,54 @@ def start_worker(env: dict[str, str], concurrency: int, name: str = "worker") ->
 
     wait_until(ready, 90, "the Celery worker to be ready", every=0.2)
     return proc
+
+
+def seed_pending_notes(
+    fake: Any, api_key: str, tenant: Any, *, prefix: str, notes: int, per_order: int, first: int = 0
+) -> tuple[list[Any], list[Any]]:
+    """`notes` pending Lever notes of `tenant`, `per_order` to an order (queued in order, as a
+    case's notes are), each order's opportunity known to the fake Lever under `api_key`: what a
+    delivery bench hands the workers. Returns (orders, notes)."""
+    from django.db import transaction
+
+    from orders.models import LeverNote, Order
+
+    with transaction.atomic():
+        orders = Order.objects.bulk_create(
+            [
+                Order(
+                    tenant=tenant,
+                    opportunity_id=f"opp-{prefix}-{first + o}",
+                    candidate_name="Bench Candidate",
+                    package_code="std",
+                    package_name="Standard",
+                    callback_username=secrets.token_hex(12),
+                    callback_password_hash="-",
+                    status="In Progress",
+                )
+                for o in range(notes // per_order or min(notes, 1))
+            ]
+        )
+        for order in orders:
+            fake.add_opportunity(
+                api_key,
+                name="Bench Candidate",
+                emails=["c@example.com"],
+                opportunity_id=order.opportunity_id,
+            )
+        created = LeverNote.objects.bulk_create(
+            [
+                LeverNote(
+                    tenant=tenant,
+                    order=orders[i % len(orders)],
+                    opportunity_id=orders[i % len(orders)].opportunity_id,
+                    kind="order",
+                    text=f"Sterling Backcheck background check\nStatus: In Progress\n#{first + i}",
+                )
+                for i in range(notes)
+            ]
+        )
+    return orders, created
 
 
 def percentile(values: Iterable[float], p: float) -> float:

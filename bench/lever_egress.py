@@ -24,9 +24,6 @@ NOTES_PER_ORDER = 5
 
 
 def _setup_tenants(fake, count: int, notes: int, run: str) -> list:
-    from django.db import transaction
-
-    from orders.models import LeverNote, Order
     from tests.support.factories import TenantFactory
 
     tenants = []
@@ -45,40 +42,9 @@ def _setup_tenants(fake, count: int, notes: int, run: str) -> list:
             backcheck_client_id=None,
             backcheck_client_secret=None,
         )
-        with transaction.atomic():
-            orders = Order.objects.bulk_create(
-                [
-                    Order(
-                        tenant=tenant,
-                        opportunity_id=f"opp-{run}-{t}-{o}",
-                        package_code="std",
-                        package_name="Standard",
-                        callback_username=secrets.token_hex(12),
-                        callback_password_hash="-",
-                        status="In Progress",
-                    )
-                    for o in range(max(1, notes // NOTES_PER_ORDER))
-                ]
-            )
-            for o in orders:
-                fake.add_opportunity(
-                    api_key,
-                    name="Bench Candidate",
-                    emails=["c@example.com"],
-                    opportunity_id=o.opportunity_id,
-                )
-            LeverNote.objects.bulk_create(
-                [
-                    LeverNote(
-                        tenant=tenant,
-                        order=orders[i % len(orders)],
-                        opportunity_id=orders[i % len(orders)].opportunity_id,
-                        kind="order",
-                        text=f"Sterling Backcheck background check\nStatus: In Progress\n#{i}",
-                    )
-                    for i in range(notes)
-                ]
-            )
+        harness.seed_pending_notes(
+            fake, api_key, tenant, prefix=f"{run}-{t}", notes=notes, per_order=NOTES_PER_ORDER
+        )
         tenants.append((tenant, api_key))
     return tenants
 

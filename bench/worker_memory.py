@@ -57,9 +57,7 @@ def _memory(parent: int) -> dict[str, float]:
 
 
 def _setup(fake, notes: int) -> tuple[list[int], str]:
-    from django.db import transaction
-
-    from orders.models import LeverNote, Order
+    from orders.models import LeverNote
     from tests.support.factories import TenantFactory
 
     api_key = "bench-memory-" + secrets.token_hex(8)
@@ -75,39 +73,15 @@ def _setup(fake, notes: int) -> tuple[list[int], str]:
     )
     chunk = 5_000
     for start in range(0, notes, chunk):
-        count = min(chunk, notes - start)
-        with transaction.atomic():
-            orders = Order.objects.bulk_create(
-                [
-                    Order(
-                        tenant=tenant,
-                        opportunity_id=f"opp-mem-{start + o}",
-                        candidate_name="Bench Candidate",
-                        package_code="std",
-                        package_name="Standard",
-                        callback_username=secrets.token_hex(12),
-                        callback_password_hash="-",
-                        status="In Progress",
-                    )
-                    for o in range(max(1, count // NOTES_PER_ORDER))
-                ]
-            )
-            for order in orders:
-                fake.add_opportunity(
-                    api_key, name="Bench Candidate", emails=[], opportunity_id=order.opportunity_id
-                )
-            LeverNote.objects.bulk_create(
-                [
-                    LeverNote(
-                        tenant=tenant,
-                        order=orders[i % len(orders)],
-                        opportunity_id=orders[i % len(orders)].opportunity_id,
-                        kind="order",
-                        text=f"Sterling Backcheck background check\nStatus: In Progress\n#{start + i}",
-                    )
-                    for i in range(count)
-                ]
-            )
+        harness.seed_pending_notes(
+            fake,
+            api_key,
+            tenant,
+            prefix="mem",
+            notes=min(chunk, notes - start),
+            per_order=NOTES_PER_ORDER,
+            first=start,
+        )
     ids = list(LeverNote.objects.filter(tenant=tenant).order_by("id").values_list("id", flat=True))
     return ids, api_key
 

@@ -48,9 +48,6 @@ class Tenant:
 
 def _make_tenants(fake, count: int, notes_each: list[int], run: str) -> list[Tenant]:
     """`count` tenants, tenant i with notes_each[i] notes, one order per note."""
-    from django.db import transaction
-
-    from orders.models import LeverNote, Order
     from tests.support.factories import TenantFactory
 
     tenants = []
@@ -65,40 +62,9 @@ def _make_tenants(fake, count: int, notes_each: list[int], run: str) -> list[Ten
             lever_signature_token="bench-token-0123456789abcdef",
         )
         tenant = Tenant(row, api_key)
-        with transaction.atomic():
-            orders = Order.objects.bulk_create(
-                [
-                    Order(
-                        tenant=row,
-                        opportunity_id=f"opp-{run}-{t}-{o}",
-                        package_code="std",
-                        package_name="Standard",
-                        callback_username=secrets.token_hex(12),
-                        callback_password_hash="-",
-                        status="In Progress",
-                    )
-                    for o in range(notes_each[t])
-                ]
-            )
-            notes = LeverNote.objects.bulk_create(
-                [
-                    LeverNote(
-                        tenant=row,
-                        order=o,
-                        opportunity_id=o.opportunity_id,
-                        kind="order",
-                        text="Sterling Backcheck background check\nStatus: In Progress",
-                    )
-                    for o in orders
-                ]
-            )
-        for o in orders:
-            fake.add_opportunity(
-                api_key,
-                name="Bench Candidate",
-                emails=["c@example.com"],
-                opportunity_id=o.opportunity_id,
-            )
+        orders, notes = harness.seed_pending_notes(
+            fake, api_key, row, prefix=f"{run}-{t}", notes=notes_each[t], per_order=1
+        )
         tenant.note_ids = [n.pk for n in notes]
         tenant.opportunity_ids = [o.opportunity_id for o in orders]
         tenants.append(tenant)

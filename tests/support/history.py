@@ -190,7 +190,7 @@ def days_ago(days: float) -> datetime:
     return timezone.now() - timedelta(days=days)
 
 
-# --- bulk seeding (query-count tests and bench/dashboard.py) ----------------------------------
+# --- bulk seeding (query-count tests and bench/dashboard_seed.py) --------------------------
 
 STATUS_MIX = (
     "Initiated",
