@@ -145,7 +145,9 @@ def _revoke(link: IntakeLink, actor: Actor, now: datetime, *, reason: str) -> No
 def intake_link_revoke(*, link: IntakeLink, actor: Actor, now: datetime | None = None) -> bool:
     """Close an open link; False when it was no longer open (nothing changes)."""
     now = now or timezone.now()
-    locked = IntakeLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+    locked = (
+        IntakeLink.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=link.pk)
+    )
     if locked.state_at(now) != IntakeLink.OPEN:
         return False
     _revoke(locked, actor, now, reason="revoked")

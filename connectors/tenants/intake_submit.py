@@ -188,7 +188,11 @@ def intake_link_submit(
         return _record_refusal(link, check, ip, now)
 
     with transaction.atomic():
-        locked = IntakeLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+        locked = (
+            IntakeLink.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=link.pk)
+        )
         state = locked.state_at(now)
         if state != IntakeLink.OPEN:
             raise IntakeLinkClosed(state)
@@ -246,7 +250,11 @@ def _record_refusal(
             link.attempts_left,
         )
     with transaction.atomic():
-        locked = IntakeLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+        locked = (
+            IntakeLink.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=link.pk)
+        )
         state = locked.state_at(now)
         if state != IntakeLink.OPEN:
             raise IntakeLinkClosed(state)

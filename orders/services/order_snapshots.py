@@ -45,7 +45,9 @@ def order_apply_screening(
 ) -> Decision:
     """Apply one screening snapshot to an order: history, fields, services and notes."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("tenant").get(pk=order_id)
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=order_id)
+        )
         tenant = order.tenant
         first = order.state is None
         current = order_view(order)

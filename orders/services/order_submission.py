@@ -115,7 +115,9 @@ def _submit_failed(order: Order, exc: HttpError, attempts: int) -> None:
         else f"Backcheck could not be reached after {attempts} attempts ({exc.message})."
     )
     with transaction.atomic():
-        locked = Order.objects.select_for_update().select_related("tenant").get(pk=order.pk)
+        locked = (
+            Order.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=order.pk)
+        )
         old = order_view(locked)
         new = dataclasses.replace(old, status="Error", error_message=message)
         Order.objects.filter(pk=order.pk).update(

@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 def order_resync(*, order: Order, actor: str) -> None:
     """Post the order's current state to Lever again (or resubmit an order Backcheck never got)."""
     with transaction.atomic():
-        locked = Order.objects.select_for_update().select_related("tenant").get(pk=order.pk)
+        locked = (
+            Order.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=order.pk)
+        )
         OrderAction.objects.create(order=locked, actor=actor, action="resync")
         if locked.submit_state == Order.SubmitState.PENDING and not locked.state:
             Order.objects.filter(pk=locked.pk).update(submit_next_attempt_at=None)
