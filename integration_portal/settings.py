@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE = {
     "email-attention": {"task": "orders.email_attention", "schedule": 60.0},
     # Data lifecycle (orders/services/lifecycle.py): retention of raw bodies, and erasure of
     # candidates deleted in Lever.
+    # The orders list's hourly counts take changes as deltas; folding keeps them few
+    # (orders/services/order_counts.py).
+    "fold-order-counts": {"task": "orders.fold_order_counts", "schedule": 30.0},
     "purge-payloads": {"task": "orders.purge_payloads", "schedule": 3600.0},
     "erase-lever-deleted": {"task": "orders.erase_lever_deleted", "schedule": 3600.0},
 }

@@ -19,6 +19,7 @@ SWEEP_OUTBOX = "orders.sweep_outbox"
 RECONCILE_QUIET_ORDERS = "orders.reconcile_quiet_orders"
 EMAIL_ATTENTION = "orders.email_attention"
 PURGE_PAYLOADS = "orders.purge_payloads"
+FOLD_ORDER_COUNTS = "orders.fold_order_counts"
 ERASE_LEVER_DELETED = "orders.erase_lever_deleted"
 ERASE_LEVER_DELETED_FOR_TENANT = "orders.erase_lever_deleted_for_tenant"
 

@@ -23,6 +23,7 @@ from orders.services.lifecycle import (
 )
 from orders.services.notes import notes_sweep
 from orders.services.order_cancellation import cancels_sweep, order_cancel_submit
+from orders.services.order_counts import order_counts_fold
 from orders.services.order_submission import order_submit, orders_submit_sweep
 from orders.services.order_sync import order_reconcile, orders_due_for_reconcile
 from orders.services.stage_change import inbound_events_sweep, inbound_process
@@ -111,6 +112,12 @@ def email_attention() -> int:
 def purge_payloads() -> int:
     """Blank raw webhook and callback bodies older than PAYLOAD_RETENTION_DAYS (batched)."""
     return payloads_purge()
+
+
+@shared_task(name=jobs.FOLD_ORDER_COUNTS)
+def fold_order_counts() -> int:
+    """Fold the hourly order counts' pending deltas into the counts."""
+    return order_counts_fold()
 
 
 @shared_task(name=jobs.ERASE_LEVER_DELETED)

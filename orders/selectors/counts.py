@@ -1,9 +1,9 @@
 """Counting orders without counting a million rows per request (docs/PERFORMANCE.md §4).
 
 Two ways, chosen per request:
-- exact, from `orders_order_hour_count` (orders per tenant, UTC hour and status, kept by
-  PostgreSQL triggers, migration 0008) when the filters are only tenant, status and creation
-  days: a few thousand rows whatever the number of orders;
+- exact, from `orders_order_counts` (orders per tenant, UTC hour and status: the folded counts
+  plus the deltas PostgreSQL triggers append, migrations 0008 and 0011) when the filters are only
+  tenant, status and creation days: a few thousand rows whatever the number of orders;
 - bounded otherwise (search, score, package, needs attention…, and always on SQLite): the
   counts are read from at most COUNT_CAP + 1 matching rows; past that they are lower bounds and
   say so ("1000+").
@@ -23,7 +23,7 @@ from django.utils import timezone
 from connectors.tenants.access import is_super_admin, visible_tenant_ids
 
 COUNT_CAP = 1000
-HOUR_COUNTS = "orders_order_hour_count"
+HOUR_COUNTS = "orders_order_counts"  # a view: folded counts + pending deltas
 
 # Dashboard filters the hour counts answer; any other with a value means counting rows.
 _COUNTED_BY_HOUR = frozenset({"tenant", "status", "created_from", "created_to", "sort", "days"})

@@ -1,5 +1,5 @@
 """The orders list's counts at scale (orders/selectors/counts.py): exact from the hourly counts
-PostgreSQL keeps (migration 0008), bounded when the filters need the rows themselves."""
+PostgreSQL keeps (migrations 0008 and 0011), bounded when the filters need the rows themselves."""
 
 from __future__ import annotations
 
@@ -10,18 +10,26 @@ from django.db import connection
 
 from orders.models import Order
 from orders.selectors import counts
+from orders.services.order_counts import order_counts_fold
 from tests.support.history import make_order
 
 pytestmark = pytest.mark.django_db
 
 
-def _hour_rows(tenant) -> dict[tuple[datetime, str], int]:
+def _hour_rows(tenant, table: str = "orders_order_counts") -> dict[tuple[datetime, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT hour, status, n FROM orders_order_hour_count WHERE tenant_id = %s AND n <> 0",
+            f"SELECT hour, status, SUM(n) FROM {table} WHERE tenant_id = %s "  # noqa: S608
+            "GROUP BY hour, status HAVING SUM(n) <> 0",
             [tenant.pk],
         )
-        return {(hour, status): n for hour, status, n in cursor.fetchall()}
+        return {(hour, status): int(n) for hour, status, n in cursor.fetchall()}
+
+
+def _pending_deltas() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM orders_order_hour_delta")
+        return cursor.fetchone()[0]
 
 
 def _live(tenant) -> dict[tuple[datetime, str], int]:
@@ -50,6 +58,27 @@ def test_the_hourly_counts_follow_every_write_to_orders(postgres, tenants):
     assert _hour_rows(acme) == _live(acme) == {}
 
 
+def test_folding_moves_the_deltas_into_the_counts_and_changes_no_total(postgres, tenants):
+    acme, globex = tenants
+    a = make_order(acme, status="Initiated")
+    make_order(acme, status="Initiated")
+    make_order(globex, status="Completed")
+    Order.objects.filter(pk=a.pk).update(status="Completed")
+    assert _pending_deltas() == 5  # three inserts, and a status change's -1 and +1
+    assert _hour_rows(acme, "orders_order_hour_count") == {}  # nothing folded yet
+    before = (_hour_rows(acme), _hour_rows(globex))
+
+    assert order_counts_fold() == 5
+    assert _pending_deltas() == 0
+    assert (_hour_rows(acme), _hour_rows(globex)) == before == (_live(acme), _live(globex))
+    assert _hour_rows(acme, "orders_order_hour_count") == _live(acme)
+
+    Order.objects.filter(pk=a.pk).update(status="Error")  # later changes add to folded counts
+    assert _hour_rows(acme) == _live(acme)
+    assert order_counts_fold() == 2 and _hour_rows(acme) == _live(acme)
+    assert order_counts_fold() == 0
+
+
 def test_the_page_counts_from_the_hours_exactly_and_from_rows_when_filtered(
     postgres, alice, tenants
 ):
@@ -57,6 +86,7 @@ def test_the_page_counts_from_the_hours_exactly_and_from_rows_when_filtered(
     for status in ("In Progress", "In Progress", "Completed", "Error"):
         make_order(acme, status=status, score="Green" if status == "Completed" else "")
     # Only the hourly counts can know about this one: the rows say otherwise.
+    order_counts_fold()
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE orders_order_hour_count SET n = n + 5 WHERE tenant_id = %s AND status = %s",
