@@ -8,6 +8,7 @@ workers finish everything, and no note is posted twice.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -29,6 +30,15 @@ def _post(url: str, body: dict) -> tuple[int, float]:
     started = time.monotonic()
     response = requests.post(url, json=body, timeout=30)
     return response.status_code, time.monotonic() - started
+
+
+def _states() -> dict[str, Counter]:
+    """Where every row stands: what a timeout reports, so a slow recovery can be told from a lost row."""
+    return {
+        "notes": Counter(LeverNote.objects.values_list("state", flat=True)),
+        "events": Counter(InboundEvent.objects.values_list("state", flat=True)),
+        "orders": Counter(Order.objects.values_list("submit_state", flat=True)),
+    }
 
 
 def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_it_returns(
@@ -103,6 +113,7 @@ def test_with_redis_down_200_requests_are_answered_fast_and_all_processed_once_i
         timeout=60,
         interval=0.25,
         message=f"{expected_notes} delivered notes",
+        detail=_states,
     )
     recovered_s = time.monotonic() - back
     assert recovered_s <= 60

@@ -31,14 +31,18 @@ def wait_until(
     timeout: float = 20.0,
     interval: float = 0.1,
     message: str = "condition",
+    detail: Callable[[], object] | None = None,
 ) -> object:
+    """Poll `predicate` until it is truthy; on timeout fail, naming `message` and, when given,
+    what `detail()` says of the state at that moment (so a CI failure can be diagnosed)."""
     end = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+            found = f"; found {detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}{found}")
         time.sleep(interval)
 
 
