@@ -20,9 +20,9 @@ STATUS_LABELS: dict[str, str] = {"": "Submitting", **{s: s for s in STATUS_ORDER
 SCORES: tuple[str, ...] = ("Green", "Amber", "Red")
 DEFAULT_QUIET_DAYS = 3
 PAGE_SIZE = 50
-# A section of the needs-attention page lists at most this many rows (newest first) and says how
-# many there are in all: a page of 10,000 failed notes helps nobody, the count does.
-ATTENTION_LIMIT = 100
+# A section of the needs-attention page lists at most one list page of rows (newest first) and
+# says how many there are in all: a page of 10,000 failed notes helps nobody, the count does.
+ATTENTION_LIMIT = PAGE_SIZE
 
 SORTS: dict[str, tuple[str, ...]] = {
     "created": ("created_at", "id"),

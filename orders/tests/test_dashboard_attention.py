@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors.lever.fake import FakeLever
+from orders.case_rules import PAGE_SIZE
 from orders.models import InboundEvent, LeverNote, NoteAttempt, Order, OrderAction
 from tests.support.history import (
     days_ago,
@@ -49,6 +50,23 @@ def test_attention_lists_failed_and_blocked_notes_failed_events_and_quiet_orders
     assert "Grace Hopper" not in page and "Fresh Fay" not in page
     assert f'name="note" value="{note.pk}"' in page
     assert f'name="event" value="{event.pk}"' in page
+
+
+def test_a_section_lists_one_page_of_rows_and_counts_them_all(alice, tenants):
+    acme, _ = tenants
+    events = [failed_event(acme) for _ in range(PAGE_SIZE + 1)]
+    quiet = [
+        make_order(acme, status="In Progress", last_heard_at=days_ago(4))
+        for _ in range(PAGE_SIZE + 1)
+    ]
+    response = alice.get(reverse("attention"))
+    a = response.context["a"]
+    assert len(a.failed_events) == PAGE_SIZE and a.failed_events_total == PAGE_SIZE + 1
+    assert events[0].pk not in {e.pk for e in a.failed_events}  # newest first
+    assert len(a.quiet_orders) == PAGE_SIZE and a.quiet_orders_total == PAGE_SIZE + 1
+    assert quiet[-1].pk not in {o.pk for o in a.quiet_orders}  # the longest quiet first
+    page = response.content.decode()
+    assert f"Showing the newest {PAGE_SIZE}." in page and f"Showing the oldest {PAGE_SIZE}." in page
 
 
 def test_quiet_days_can_be_changed(alice, tenants):
