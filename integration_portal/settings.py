@@ -380,6 +380,10 @@ if METRICS_ENABLED and not METRICS_TOKEN and not DEBUG:
         "METRICS_ENABLED=false to turn /metrics off."
     )
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client keeps its counters in files as soon as the variable exists, and when it
+    # is empty writes them into the current directory: empty means unset here.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 if not DEBUG:
     # Prometheus scrapes web directly on the private network, over plain http.
     SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics$"]

@@ -67,14 +67,17 @@ def pinned(path: Path) -> set[str]:
 
 
 def start_up(allowed: set[str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "CELERY_", "PROMETHEUS_MULTIPROC_DIR"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="integration_portal.settings",
         PORTAL_ENV_FILE=os.devnull,
         # A Redis broker (nothing listens there: loading the transport needs no connection).
         CELERY_BROKER_URL="redis://127.0.0.1:9/0",
         REDIS_URL="redis://127.0.0.1:9/0",
-        PROMETHEUS_MULTIPROC_DIR="",
         PROBE_ALLOWED=json.dumps(sorted(allowed)),
     )
     return subprocess.run(

@@ -120,3 +120,23 @@ def test_a_payload_retention_shorter_than_the_webhook_max_age_refuses_to_start(t
     message = proc.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in message and "PAYLOAD_RETENTION_DAYS=13" in message
     assert start(tmp_path, PAYLOAD_RETENTION_DAYS="14").returncode == 0
+
+
+def test_an_empty_metrics_folder_setting_means_in_process_metrics_not_files_in_the_cwd(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="integration_portal.settings",
+        PORTAL_ENV_FILE=os.devnull,
+        PORTAL_VAR_DIR=str(tmp_path / "var"),
+        PYTHONPATH=str(ROOT),
+        PROMETHEUS_MULTIPROC_DIR="",
+    )
+    probe = (
+        "import django; django.setup(); from prometheus_client import Counter; "
+        "Counter('probe_total', 'probe').inc()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not list(tmp_path.glob("*.db"))
