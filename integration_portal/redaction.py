@@ -150,7 +150,9 @@ def _compact_when_quiet() -> None:
             continue
         compact()
         with _lock:
-            if time.monotonic() - _last_registered >= _SETTLE_S:
+            # Done only when nothing is left unfolded: a value registered after compact() took
+            # its snapshot (and a stall since then long enough to look "quiet") waits another turn.
+            if _index.middle is None and not _index.recent:
                 _compacting = False
                 return
 

@@ -67,6 +67,28 @@ def test_registrations_are_folded_into_one_automaton_once_they_pause(monkeypatch
     assert redact(secret) == mask(secret)
 
 
+def test_a_value_registered_while_the_compactor_folds_is_folded_too(monkeypatch):
+    monkeypatch.setattr(redaction, "_SETTLE_S", 0.05)
+    deadline = time.monotonic() + 5
+    while redaction._compacting and time.monotonic() < deadline:  # an earlier test's compactor
+        time.sleep(0.01)
+    real_compact, late = redaction.compact, "late-" + secrets.token_hex(12)
+
+    def compact_then_a_registration_lands():
+        real_compact()
+        if late not in redaction._known:
+            register_secret(late)  # after the fold's snapshot, before the compactor's last look
+            time.sleep(0.1)  # and the compactor stalls past the settle time
+
+    monkeypatch.setattr(redaction, "compact", compact_then_a_registration_lands)
+    register_secret("first-" + secrets.token_hex(12))  # starts the compactor
+    deadline = time.monotonic() + 5
+    while (redaction._index.recent or redaction._compacting) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not redaction._index.recent and redaction._index.middle is None
+    assert redact(late) == mask(late)
+
+
 def test_short_values_are_not_registered():
     register_secret("abc12")
     assert redact("abc12 is an ordinary word") == "abc12 is an ordinary word"
