@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.harness import Proc, worker_argv
 from tests.support.harness import free_port as free_port  # the benches call harness.free_port
 from tests.support.harness import wait_until as _wait_until
-from tests.support.harness import worker_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -149,48 +149,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, every: f
         raise SystemExit(f"bench: {exc}") from None
 
 
-class Process:
-    """A child process in its own process group, its output in a log file."""
+class Process(Proc):
+    """A bench child process in its own process group; its log, under RESULTS_DIR, is new each
+    run (a "ready." left by an earlier run must not count)."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = RESULTS_DIR / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Process:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if self.proc is not None:
-            self._log.close()
-
-    def __enter__(self) -> Process:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(name, argv, env, RESULTS_DIR / f"{name}.log")
+        self.log_path.write_bytes(b"")
 
 
 def start_gunicorn(env: dict[str, str], port: int, **extra: str) -> Process:

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.support.harness import WorkerProcess, worker_env
+from tests.support.harness import Proc, celery_worker, worker_env
 from tests.support.services import service_unavailable
 from tests.support.wired import Wired, wire_tenant
 
@@ -37,15 +37,14 @@ def e2e_services(django_db_setup, django_db_blocker) -> None:
 @pytest.fixture(scope="package")
 def celery_worker_process(
     e2e_services, live_server, django_db_blocker, tmp_path_factory
-) -> Iterator[WorkerProcess]:
+) -> Iterator[Proc]:
     from integration_portal.celery import app
 
     with django_db_blocker.unblock():
         env = worker_env(live_server.url)
     app.control.purge()  # messages left by earlier runs refer to rows that no longer exist
     log_dir = Path(os.environ.get("E2E_LOG_DIR", tmp_path_factory.mktemp("worker")))
-    worker = WorkerProcess(env, log_dir / "worker.log")
-    worker.start()
+    worker = celery_worker(env, log_dir / "worker.log").start(ready=b"ready.")
     yield worker
     worker.stop()
 

@@ -99,39 +99,74 @@ def worker_env(live_server_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-class WorkerProcess:
-    """A Celery worker subprocess in its own session, its output in `log_path`."""
+class Proc:
+    """A subprocess in its own session, its output in a log file that the caller can read."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, name: str | None = None) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.name = name or f"e2e-{os.getpid()}@%h"
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.name, self.argv, self.env, self.log_path = name, argv, env, log
         self.proc: subprocess.Popen | None = None
+        self.ready_check: Callable[[], bool] | None = None
 
-    def start(self) -> None:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+    def start(self, ready: bytes | None = None, wait: bool = True) -> Proc:
+        """Start it; with `ready`, it is up once that text is in its log (`wait`: wait for it)."""
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            worker_argv(2, self.name),
+            self.argv,
             cwd=ROOT,
             env=self.env,
-            stdout=self.log,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if ready is not None:
+            self.ready_check = lambda: ready in self.log_path.read_bytes()
+            if wait:
+                self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        check = self.ready_check or (lambda: True)
         wait_until(
-            lambda: b"ready." in self.log_path.read_bytes(),
-            timeout=60,
-            message="the Celery worker to be ready",
+            lambda: check() or self.proc.poll() is not None,
+            timeout=timeout,
+            interval=0.05,
+            message=f"{self.name} to start",
         )
+        assert self.proc.poll() is None, f"{self.name} exited:\n{self.output()[-3000:]}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=15)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.alive():
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
+                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            self._log.close()
+
+    def __enter__(self) -> Proc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def celery_worker(env: dict[str, str], log_path: Path, name: str | None = None) -> Proc:
+    """A two-process Celery worker of the end-to-end tests (not started)."""
+    name = name or f"e2e-{os.getpid()}@%h"
+    return Proc("the Celery worker", worker_argv(2, name), env, log_path)
 
 
 def percentile(values: list[float], pct: float) -> float:

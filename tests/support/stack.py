@@ -19,19 +19,17 @@ from __future__ import annotations
 import os
 import secrets
 import select
-import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 from django.db import connection
 
-from tests.support.harness import ROOT, free_port, wait_until, worker_argv, worker_env
+from tests.support.harness import Proc, free_port, wait_until, worker_argv, worker_env
 from tests.support.wired import Wired, wire_tenant
 
 # The shrunk knobs every process of a stack gets unless a test overrides them. The lease stays
@@ -194,60 +192,6 @@ def _reset(sock: socket.socket) -> None:
         sock.close()
     except OSError:
         pass
-
-
-class Proc:
-    """A subprocess in its own session with its output in a log file the test can read."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.argv, self.env, self.log_path = name, argv, env, log
-        self.proc: subprocess.Popen | None = None
-        self.ready_check: Callable[[], bool] | None = None
-
-    def start(self, ready: bytes | None = None, wait: bool = True) -> Proc:
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        if ready is not None:
-            self.ready_check = lambda: ready in self.log_path.read_bytes()
-            if wait:
-                self.wait_ready()
-        return self
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        check = self.ready_check or (lambda: True)
-        wait_until(
-            lambda: check() or self.proc.poll() is not None,
-            timeout=timeout,
-            interval=0.05,
-            message=f"{self.name} to start",
-        )
-        assert self.proc.poll() is None, f"{self.name} exited:\n{self.output()[-3000:]}"
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=15)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        if self.proc is not None:
-            self._log.close()
 
 
 @dataclass
