@@ -155,6 +155,22 @@ class OrderView:
         }
 
     @classmethod
+    def before_backcheck(cls) -> OrderView:
+        """An order Backcheck has not answered yet: just Initiated, with nothing known."""
+        return cls(
+            status="Initiated",
+            order_number=None,
+            piecemeal_status=None,
+            score=None,
+            report_url=None,
+            completed_at=None,
+            error_message=None,
+            services=(),
+            last_updated_at=None,
+            last_rank=None,
+        )
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderView:
         return cls(
             status=data["status"],

@@ -20,19 +20,7 @@ from orders.state import ACTIVE_STATUSES, Decision, OrderView, apply_snapshot, v
 def order_view(order: Order) -> OrderView:
     if order.state:
         return OrderView.from_json(order.state)
-    # Before Backcheck has answered, the order is treated as just Initiated with nothing known.
-    return OrderView(
-        status="Initiated",
-        order_number=None,
-        piecemeal_status=None,
-        score=None,
-        report_url=None,
-        completed_at=None,
-        error_message=None,
-        services=(),
-        last_updated_at=None,
-        last_rank=None,
-    )
+    return OrderView.before_backcheck()
 
 
 def order_apply_screening(

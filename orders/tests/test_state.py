@@ -193,18 +193,7 @@ def test_ordering_compares_instants_whatever_the_offset():
 
 
 def test_a_view_without_any_applied_snapshot_never_calls_a_snapshot_stale():
-    current = OrderView(
-        status="Initiated",
-        order_number=None,
-        piecemeal_status=None,
-        score=None,
-        report_url=None,
-        completed_at=None,
-        error_message=None,
-        services=(),
-        last_updated_at=None,
-        last_rank=None,
-    )
+    current = OrderView.before_backcheck()
     snapshot = screening("In Progress", updated_at="2000-01-01T00:00:00Z")
     assert apply_snapshot(current, snapshot, seen_hashes=()).outcome == "applied"
 
