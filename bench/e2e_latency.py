@@ -25,8 +25,6 @@ import time
 
 from bench import harness
 
-SIGNATURE_TOKEN = "bench-e2e-signature-token-0123456789"
-
 
 def _wait_note(lever, api_key: str, opportunity_id: str, line: str, timeout: float) -> float:
     def seen() -> bool:
@@ -90,38 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     public = f"http://127.0.0.1:{port}"
     env = harness.prepare(PUBLIC_BASE_URL=public)
     from connectors.backcheck.fake import FakeBackcheck
-    from connectors.demo_data import DEMO_SEED
-    from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever, seed_account
+    from connectors.lever.fake import BG_CHECK_STAGE_ID, FakeLever
     from orders.models import Order
-    from tests.support.factories import TenantFactory
+    from tests.support.wired import wire_tenant
 
     report = harness.Report(f"End to end, no backlog ({cases} cases in sequence)")
     lever = FakeLever().start()
     backcheck = FakeBackcheck(callback_retry_seconds=1.0).start()
     try:
-        api_key = "bench-e2e-lever-key-0123456789abcdef"
-        seed_account(lever, api_key, SIGNATURE_TOKEN, DEMO_SEED)
-        tenant = TenantFactory(
-            name="Bench E2E",
-            slug="bench-e2e",
-            lever_base_url=lever.base_url,
-            backcheck_base_url=backcheck.url,
-            trigger_stage_ids=[BG_CHECK_STAGE_ID],
-            lever_api_key=api_key,
-            lever_signature_token=SIGNATURE_TOKEN,
-            backcheck_client_id=backcheck.client_id,
-            backcheck_client_secret=backcheck.client_secret,
-            packages=[
-                {
-                    "code": "std-ca",
-                    "name": "Standard Canada",
-                    "lever_tag": "standard-ca",
-                    "is_default": True,
-                }
-            ],
+        wired = wire_tenant(
+            lever, backcheck, public, key_prefix="bench-e2e-", name="Bench E2E", slug="bench-e2e"
         )
+        api_key, tenant, webhook_url = wired.api_key, wired.tenant, wired.webhook_url
         tenant.refresh_from_db()  # the stored secrets, as the worker reads them
-        webhook_url = f"{public}/api/v1/webhooks/lever/{tenant.webhook_id}/"
         opportunities = [
             lever.add_opportunity(
                 api_key,
